@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: venv init demo run test test-sqlite lint bench fuzz translations clean
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+venv: $(BIN)/activate
+
+translations: venv
+	$(BIN)/pybabel compile -d app/translations
+
+init: venv translations
+	$(FLASK) init
+
+demo: init
+	@for f in playbooks/demo/roster-*.yaml; do $(FLASK) roster import $$f; done
+
+run: demo
+	SCHEDULER_ENABLED=$${SCHEDULER_ENABLED:-1} $(FLASK) run --host 127.0.0.1 --port 5000
+
+# The whole suite: SQLite, and PostgreSQL when reachable (required when CI=true).
+test: venv translations
+	$(BIN)/python -m pytest -q
+
+test-sqlite: venv translations
+	$(BIN)/python -m pytest -q --engines sqlite
+
+lint: venv
+	$(BIN)/ruff check app tests bench
+
+bench: venv translations
+	$(BIN)/python -m bench.listing $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,68 @@
+"""Application factory."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import text
+
+from app.config import Config
+from app.core.db import db
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+LOCALES = ("ja", "en")
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "ja"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config()
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.config.from_mapping(config.as_dict())
+    config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from app.incidents.severity import load_severity_rules
+    from app.organizations.services import load_registry
+
+    load_registry(app)
+    app.extensions["severity_rules"] = load_severity_rules(app.config["PLAYBOOKS_PATH"] / "severity.yaml")
+
+    from app.api import bp as api_bp
+    from app.auth.cli import register_cli as register_auth_cli
+    from app.auth.views import bp as auth_bp
+    from app.incidents.views import bp as incidents_bp
+    from app.organizations.cli import register_cli as register_org_cli
+    from app.web import register_web
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(incidents_bp)
+    register_web(app)
+    register_org_cli(app)
+    register_auth_cli(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure is "not ok"
+            return jsonify({"status": "error", "database": "error"}), 503
+        return jsonify({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,6 @@
+"""JSON API v1: thin handlers over the domain services (API.md)."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.api import errors, incidents, organizations, openapi  # noqa: E402,F401

@@ -1,0 +1,109 @@
+"""GET /api/v1/openapi.json: the contract of API.md plus every extension, described once."""
+from __future__ import annotations
+
+from flask import jsonify
+from pydantic import TypeAdapter
+
+from app.api import bp
+from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+}
+INCIDENT = {
+    "type": "object",
+    "description": "An incident. Extensions beyond API.md: computed_severity, severity_basis "
+                   "(the rule of playbooks/severity.yaml that gave the derived severity), "
+                   "severity_override, asset_classes, created_at, updated_at, reporter_id.",
+    "properties": {
+        "id": {"type": "integer"}, "reference": {"type": "string", "example": "AGEO-2026-0001"},
+        "organization": {"type": "string"}, "title": {"type": "string"},
+        "description": {"type": "string"}, "description_html": {"type": "string"},
+        "threat_category": {"type": "string"}, "subcategory": {"type": ["string", "null"]},
+        "severity": {"enum": ["critical", "high", "medium", "low"]},
+        "computed_severity": {"enum": ["critical", "high", "medium", "low"]},
+        "severity_basis": {"type": ["string", "null"]},
+        "severity_override": {"type": ["object", "null"]},
+        "stage": {"enum": ["triage", "report", "preserve", "contain", "recover", "prevent", "closed"]},
+        "source": {"enum": ["internal", "external", "agency"]},
+        "detected_at": {"type": "string", "format": "date-time"},
+        "network_segments": {"type": "array", "items": {"type": "string"}},
+        "impacts": {"type": "array", "items": {"type": "string"}},
+        "asset_classes": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "axis code → level code of the body's classification scheme"},
+        "personal_data": {"type": "object"},
+        "version": {"type": "integer"},
+        "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
+        "deadlines": {"type": "array", "items": {"type": "object"}},
+        "escalation": {"type": ["object", "null"]},
+    },
+}
+
+
+def _schema(model) -> dict:
+    return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+
+
+def _errors(*codes: int) -> dict:
+    return {str(c): {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            for c in codes}
+
+
+def _ok(status: int, schema: dict) -> dict:
+    return {str(status): {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+
+
+def _body(name: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+def build_document() -> dict:
+    schemas: dict = {"Error": ERROR, "Incident": INCIDENT}
+    for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate)):
+        schema = _schema(model)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    incident_ref = {"$ref": "#/components/schemas/Incident"}
+    page = {"type": "object", "properties": {"items": {"type": "array", "items": incident_ref},
+                                             "total": {"type": "integer"}, "page": {"type": "integer"},
+                                             "per_page": {"type": "integer"}}}
+    query_params = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "detected_from / detected_to take an ISO datetime with offset, or a date (Asia/Tokyo day)"
+         if name.startswith("detected") else ""}
+        for name in IncidentQuery.model_fields
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "CSIRT case management for Japanese local governments", "version": "1"},
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/healthz": {"get": {"security": [], "responses": _ok(200, {"type": "object"})}},
+            "/api/v1/openapi.json": {"get": {"security": [], "responses": _ok(200, {"type": "object"})}},
+            "/api/v1/organizations": {"get": {"responses": _ok(200, {"type": "object"}) | _errors(401),
+                                              "description": "Extensions: name_en, kind, emergency_plan_owner, asset_classification."}},
+            "/api/v1/incidents": {
+                "get": {"parameters": query_params, "responses": _ok(200, page) | _errors(401, 404, 422)},
+                "post": {"requestBody": _body("IncidentCreate"),
+                         "responses": _ok(201, incident_ref) | _errors(400, 401, 403, 413, 415, 422)},
+            },
+            "/api/v1/incidents/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "get": {"responses": _ok(200, incident_ref) | _errors(401, 404)},
+                "patch": {"requestBody": _body("IncidentUpdate"),
+                          "description": "`severity` with `severity_reason` overrides the derived severity; "
+                                         "`severity: null` returns to the derived one.",
+                          "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(build_document())

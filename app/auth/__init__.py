@@ -1,0 +1,1 @@
+"""People, roles per organization, login and API tokens."""

@@ -1,0 +1,64 @@
+"""Passwords, login and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.auth.models import ApiToken, User
+from app.core.db import db
+from app.core.errors import NotFound, ValidationFailed
+from app.core.timeutil import now_utc
+
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "csirt_"
+# Compared against when the e-mail is unknown, so a login takes as long either way.
+_DUMMY_HASH = generate_password_hash("not-a-password-at-all")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed("password too short", {"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
+    return generate_password_hash(password)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = user_by_email(email)
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(email: str, name: str | None = None) -> str:
+    user = user_by_email(email)
+    if user is None:
+        raise NotFound(f"no person with e-mail {email}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token), name=name))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    now = now_utc()
+    if row is None or row.revoked_at or (row.expires_at and row.expires_at <= now):
+        return None
+    if not row.user.is_active:
+        return None
+    return row.user

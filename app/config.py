@@ -1,0 +1,50 @@
+"""Configuration read from the environment (see API.md, "Configuration")."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    def __init__(self, **overrides):
+        env = os.environ
+        self.INSTANCE_PATH = Path(overrides.pop("INSTANCE_PATH", None) or env.get("INSTANCE_PATH") or REPO_ROOT / "instance")
+        self.PLAYBOOKS_PATH = Path(overrides.pop("PLAYBOOKS_PATH", None) or env.get("PLAYBOOKS_PATH") or REPO_ROOT / "playbooks")
+        self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{self.INSTANCE_PATH / 'app.db'}"
+        self.PRODUCTION = env.get("FLASK_ENV") == "production" or env.get("APP_ENV") == "production"
+        if self.PRODUCTION and not env.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+        self.SECRET_KEY = _secret_key(self.INSTANCE_PATH)
+        self.BASE_URL = env.get("BASE_URL", "http://127.0.0.1:5000")
+        self.TZ_DISPLAY = env.get("TZ_DISPLAY", "Asia/Tokyo")
+        self.SCHEDULER_ENABLED = env.get("SCHEDULER_ENABLED", "1") == "1"
+        self.TICK_SECONDS = int(env.get("TICK_SECONDS", "10"))
+        self.MAX_CONTENT_LENGTH = 1024 * 1024
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.BABEL_DEFAULT_LOCALE = "ja"
+        self.BABEL_DEFAULT_TIMEZONE = "UTC"
+        self.PAGE_SIZE = 50
+        self.TESTING = False
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -1,0 +1,1 @@
+"""Shared pieces every domain uses: database base, types, time, errors, Markdown, permissions."""

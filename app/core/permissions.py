@@ -1,0 +1,68 @@
+"""Roles and what they may do, in one place (API.md, "Who may do what")."""
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class Role(enum.StrEnum):
+    CISO = "ciso"
+    CHIEF_OFFICER = "chief_officer"
+    SECURITY_OFFICER = "security_officer"
+    SECURITY_MANAGER = "security_manager"
+    SYSTEM_ADMIN = "system_admin"
+    CSIRT = "csirt"
+    REPORTER = "reporter"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.CISO: _l("最高情報セキュリティ責任者"),
+    Role.CHIEF_OFFICER: _l("統括情報セキュリティ責任者"),
+    Role.SECURITY_OFFICER: _l("情報セキュリティ責任者"),
+    Role.SECURITY_MANAGER: _l("情報セキュリティ管理者"),
+    Role.SYSTEM_ADMIN: _l("情報システム管理者"),
+    Role.CSIRT: _l("CSIRT要員"),
+    Role.REPORTER: _l("職員"),
+    Role.AUDITOR: _l("監査担当"),
+    Role.ADMIN: _l("管理者"),
+}
+
+
+class Permission(enum.StrEnum):
+    INCIDENT_CREATE = "incident:create"
+    INCIDENT_READ_ALL = "incident:read_all"
+    INCIDENT_EDIT = "incident:edit"
+    INCIDENT_OVERRIDE_SEVERITY = "incident:override_severity"
+    INCIDENT_WORK = "incident:work"            # acknowledge, tasks, notes, evidence
+    INCIDENT_OVERRIDE_GATE = "incident:override_gate"
+    INCIDENT_CLOSE = "incident:close"
+    ROSTER_MANAGE = "roster:manage"
+    AUDIT_VERIFY = "audit:verify"
+
+
+P = Permission
+_OFFICER = {P.INCIDENT_CREATE, P.INCIDENT_READ_ALL, P.INCIDENT_WORK}
+_CSIRT = _OFFICER | {P.INCIDENT_EDIT, P.INCIDENT_OVERRIDE_SEVERITY}
+_EXECUTIVE = _CSIRT | {P.INCIDENT_OVERRIDE_GATE, P.INCIDENT_CLOSE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.REPORTER: frozenset({P.INCIDENT_CREATE}),
+    Role.CSIRT: frozenset(_CSIRT),
+    Role.SECURITY_MANAGER: frozenset(_OFFICER),
+    Role.SECURITY_OFFICER: frozenset(_OFFICER),
+    Role.SYSTEM_ADMIN: frozenset(_OFFICER),
+    Role.CHIEF_OFFICER: frozenset(_EXECUTIVE),
+    Role.CISO: frozenset(_EXECUTIVE),
+    Role.AUDITOR: frozenset({P.INCIDENT_READ_ALL, P.AUDIT_VERIFY}),
+    Role.ADMIN: frozenset(set(Permission)),
+}
+
+
+def permissions_for(roles: set[str]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(Role(role), frozenset())
+    return frozenset(granted)

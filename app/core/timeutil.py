@@ -1,0 +1,34 @@
+"""UTC in the database, Asia/Tokyo (TZ_DISPLAY) on screen."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def display_zone() -> ZoneInfo:
+    name = current_app.config.get("TZ_DISPLAY", "Asia/Tokyo") if has_app_context() else "Asia/Tokyo"
+    return ZoneInfo(name)
+
+
+def to_display(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(display_zone()) if value else None
+
+
+def format_display(value: dt.datetime | None, with_zone: bool = False) -> str:
+    if value is None:
+        return ""
+    local = to_display(value)
+    text = local.strftime("%Y-%m-%d %H:%M")
+    return f"{text} {local.tzname()}" if with_zone else text
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Incidents: classification, severity, references, listing."""

@@ -1,0 +1,83 @@
+"""Incident forms. They carry CSRF and render fields; the rules are checked by the services."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.core.timeutil import display_zone
+from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS
+from app.organizations.profiles import Profile
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):  # the service checks the codes against the profile
+        pass
+
+
+class LenientSelectField(SelectField):
+    def pre_validate(self, form):
+        pass
+
+
+class IncidentForm(FlaskForm):
+    title = StringField(_l("件名"))
+    description = TextAreaField(_l("内容（Markdown）"))
+    threat_category = LenientSelectField(_l("脅威区分"))
+    subcategory = LenientSelectField(_l("小区分"))
+    detected_at = DateTimeLocalField(_l("検知日時"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    source = LenientSelectField(_l("報告元"), choices=[(k.value, v) for k, v in SOURCE_LABELS.items()])
+    network_segments = MultiCheckboxField(_l("ネットワーク"))
+    impacts = MultiCheckboxField(_l("被害"), choices=[(k.value, v) for k, v in IMPACT_LABELS.items()])
+    pd_involved = BooleanField(_l("個人情報を含む"))
+    pd_persons = IntegerField(_l("本人の数"), validators=[Optional()], default=0)
+    pd_sensitive = BooleanField(_l("要配慮個人情報"))
+    pd_my_number = BooleanField(_l("特定個人情報（マイナンバー）"))
+    pd_financial_damage = BooleanField(_l("財産的被害のおそれ"))
+    pd_malicious = BooleanField(_l("不正の目的のおそれ"))
+
+
+class IncidentEditForm(IncidentForm):
+    version = HiddenField()
+    severity = LenientSelectField(_l("重大度の手動設定"))
+    severity_reason = TextAreaField(_l("手動設定の理由"))
+
+
+def fill_choices(form: IncidentForm, profile: Profile) -> None:
+    form.threat_category.choices = [(c.code, c.label) for c in profile.threat_categories]
+    form.subcategory.choices = [("", _l("（なし）"))] + [
+        (s.code, f"{c.label} — {s.label}") for c in profile.threat_categories for s in c.subcategories
+    ]
+    form.network_segments.choices = [(s.code, s.label) for s in profile.network_segments or ()]
+    if isinstance(form, IncidentEditForm):
+        form.severity.choices = [("", _l("自動（規則による）"))] + [(k.value, v) for k, v in SEVERITY_LABELS.items()]
+
+
+def form_to_input(form: IncidentForm, profile: Profile, asset_values: dict[str, str]) -> dict:
+    """The same shape the API accepts, so one schema and one service check both."""
+    detected = form.detected_at.data
+    data = {
+        "title": form.title.data or "",
+        "description": form.description.data or "",
+        "threat_category": form.threat_category.data or "",
+        "subcategory": form.subcategory.data or None,
+        "detected_at": detected.replace(tzinfo=display_zone()) if isinstance(detected, dt.datetime) else None,
+        "source": form.source.data or "internal",
+        "network_segments": list(form.network_segments.data or []),
+        "impacts": list(form.impacts.data or []),
+        "asset_classes": {k: v for k, v in asset_values.items() if v},
+        "personal_data": {
+            "involved": form.pd_involved.data, "persons": form.pd_persons.data or 0,
+            "sensitive": form.pd_sensitive.data, "my_number": form.pd_my_number.data,
+            "financial_damage": form.pd_financial_damage.data, "malicious": form.pd_malicious.data,
+        },
+    }
+    return data

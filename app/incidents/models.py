@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base
+from app.core.timeutil import now_utc
+from app.organizations.models import Organization
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+SEVERITY_ORDER = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+SEVERITY_LABELS = {Severity.CRITICAL: _l("緊急"), Severity.HIGH: _l("高"), Severity.MEDIUM: _l("中"), Severity.LOW: _l("低")}
+
+
+class Stage(enum.StrEnum):
+    TRIAGE = "triage"
+    REPORT = "report"
+    PRESERVE = "preserve"
+    CONTAIN = "contain"
+    RECOVER = "recover"
+    PREVENT = "prevent"
+    CLOSED = "closed"
+
+
+STAGE_LABELS = {
+    Stage.TRIAGE: _l("受付・評価"), Stage.REPORT: _l("連絡・報告"), Stage.PRESERVE: _l("証拠保全"),
+    Stage.CONTAIN: _l("被害拡大の防止"), Stage.RECOVER: _l("復旧"), Stage.PREVENT: _l("再発防止"),
+    Stage.CLOSED: _l("終結"),
+}
+
+
+class Source(enum.StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+    AGENCY = "agency"
+
+
+SOURCE_LABELS = {Source.INTERNAL: _l("庁内"), Source.EXTERNAL: _l("住民等外部"), Source.AGENCY: _l("関係機関")}
+
+
+class Impact(enum.StrEnum):
+    LEAK = "leak"
+    DESTRUCTION = "destruction"
+    TAMPERING = "tampering"
+    ERASURE = "erasure"
+    FRAUD = "fraud"
+    OUTAGE = "outage"
+
+
+IMPACT_LABELS = {
+    Impact.LEAK: _l("漏えい"), Impact.DESTRUCTION: _l("破壊"), Impact.TAMPERING: _l("改ざん"),
+    Impact.ERASURE: _l("消去"), Impact.FRAUD: _l("詐取"), Impact.OUTAGE: _l("停止"),
+}
+
+
+def _in(values) -> str:
+    return ", ".join(f"'{v.value}'" for v in values)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "ref_year", "ref_number", name="uq_incidents_org_year_number"),
+        CheckConstraint(f"severity IN ({_in(Severity)})", name="severity_known"),
+        CheckConstraint(f"computed_severity IN ({_in(Severity)})", name="computed_severity_known"),
+        CheckConstraint(f"stage IN ({_in(Stage)})", name="stage_known"),
+        CheckConstraint(f"source IN ({_in(Source)})", name="source_known"),
+        CheckConstraint("pd_persons >= 0", name="pd_persons_not_negative"),
+        Index("ix_incidents_org_detected", "organization_id", "detected_at", "id"),
+        Index("ix_incidents_detected", "detected_at", "id"),
+        Index("ix_incidents_org_stage", "organization_id", "stage"),
+        Index("ix_incidents_org_severity", "organization_id", "severity"),
+        Index("ix_incidents_org_category", "organization_id", "threat_category"),
+        Index("ix_incidents_reporter", "reporter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    ref_year: Mapped[int] = mapped_column(Integer)
+    ref_number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    threat_category: Mapped[str] = mapped_column(String(20))
+    subcategory: Mapped[str | None] = mapped_column(String(40))
+    detected_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(10), default=Source.INTERNAL.value)
+    network_segments: Mapped[list[str]] = mapped_column(default=list)
+    impacts: Mapped[list[str]] = mapped_column(default=list)
+    asset_classes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pd_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    pd_persons: Mapped[int] = mapped_column(Integer, default=0)
+    pd_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    pd_my_number: Mapped[bool] = mapped_column(Boolean, default=False)
+    pd_financial_damage: Mapped[bool] = mapped_column(Boolean, default=False)
+    pd_malicious: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str] = mapped_column(String(10))
+    computed_severity: Mapped[str] = mapped_column(String(10))
+    severity_reason: Mapped[str | None] = mapped_column(Text)
+    severity_overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    severity_overridden_at: Mapped[dt.datetime | None]
+    stage: Mapped[str] = mapped_column(String(10), default=Stage.TRIAGE.value)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    version: Mapped[int] = mapped_column(Integer)
+    __mapper_args__ = {"version_id_col": version}  # optimistic locking: UPDATE … WHERE version = ?
+
+    organization: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def severity_overridden(self) -> bool:
+        return self.severity_overridden_at is not None
+
+    @property
+    def personal_data(self) -> dict[str, Any]:
+        return {
+            "involved": self.pd_involved, "persons": self.pd_persons, "sensitive": self.pd_sensitive,
+            "my_number": self.pd_my_number, "financial_damage": self.pd_financial_damage,
+            "malicious": self.pd_malicious,
+        }
+
+
+
+class ReferenceCounter(Base):
+    """Last reference number per body and year; incremented under a row lock, so gapless."""
+
+    __tablename__ = "reference_counters"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)

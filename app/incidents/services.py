@@ -1,0 +1,249 @@
+"""The rules for incidents. Pages and the API both call these; they flush, never commit."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.permissions import Permission, permissions_for
+from app.core.timeutil import display_zone, now_utc
+from app.incidents.models import Incident, ReferenceCounter, Stage
+from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
+from app.incidents.severity import Facts, asset_ranks, derive_severity
+from app.organizations.models import Organization
+from app.organizations.profiles import Profile
+from app.organizations.services import get_profile, organization_by_code
+
+CLOCK_SKEW = dt.timedelta(minutes=2)
+
+
+# --- who may see and do what -------------------------------------------------------------
+
+def can(user: User, permission: Permission, organization_id: int) -> bool:
+    return permission in permissions_for(user.roles_in(organization_id))
+
+
+def visibility_clause(user: User) -> ColumnElement[bool]:
+    """Incidents the user may read: all of a body where their role reads all, else their own."""
+    full, own = [], []
+    for org_id in user.organization_ids():
+        (full if can(user, Permission.INCIDENT_READ_ALL, org_id) else own).append(org_id)
+    clauses = []
+    if full:
+        clauses.append(Incident.organization_id.in_(full))
+    if own:
+        clauses.append(and_(Incident.organization_id.in_(own), Incident.reporter_id == user.id))
+    return or_(*clauses) if clauses else false()
+
+
+def get_incident(user: User, incident_id: int) -> Incident:
+    incident = db.session.scalar(select(Incident).where(Incident.id == incident_id, visibility_clause(user)))
+    if incident is None:
+        raise NotFound(_("インシデントが見つかりません。"))
+    return incident
+
+
+def organization_for_input(user: User, code: str) -> Organization:
+    org = organization_by_code(code)
+    if org is None or org.id not in user.organization_ids():
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"organization": _("所属していない団体です。")})
+    return org
+
+
+# --- validation against the body's profile ------------------------------------------------
+
+def _check_against_profile(profile: Profile, data: IncidentFields, category: str) -> None:
+    errors: dict[str, str] = {}
+    cat = profile.category(category)
+    if cat is None:
+        errors["threat_category"] = _("%(org)sの脅威区分から選んでください。", org=profile.name)
+    if data.subcategory and (cat is None or data.subcategory not in {s.code for s in cat.subcategories}):
+        errors["subcategory"] = _("選んだ脅威区分の小区分ではありません。")
+    unknown = set(data.network_segments or ()) - set(profile.segment_codes())
+    if unknown:
+        errors["network_segments"] = _("%(org)sにないネットワーク区分です: %(codes)s", org=profile.name, codes=", ".join(sorted(unknown)))
+    axes = {axis.code: {lv.code for lv in axis.levels} for axis in profile.asset_classification.axes}
+    for axis, level in (data.asset_classes or {}).items():
+        if axis not in axes or level not in axes[axis]:
+            errors["asset_classes"] = _("%(org)sの分類にない値です: %(axis)s=%(level)s", org=profile.name, axis=axis, level=level)
+    if data.detected_at and data.detected_at > now_utc() + CLOCK_SKEW:
+        errors["detected_at"] = _("未来の日時は指定できません。")
+    if errors:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), errors)
+
+
+def _apply_fields(incident: Incident, data: IncidentFields) -> None:
+    for name in ("title", "description", "threat_category", "subcategory", "detected_at", "source"):
+        if name in data.model_fields_set:
+            setattr(incident, name, getattr(data, name) if getattr(data, name) is not None else _blank(name))
+    if "network_segments" in data.model_fields_set:
+        incident.network_segments = sorted(set(data.network_segments or ()))
+    if "impacts" in data.model_fields_set:
+        incident.impacts = sorted({i.value for i in data.impacts or ()})
+    if "asset_classes" in data.model_fields_set:
+        incident.asset_classes = dict(sorted((data.asset_classes or {}).items()))
+    if "personal_data" in data.model_fields_set:
+        pd = data.personal_data
+        incident.pd_persons = pd.persons if pd else 0
+        for flag in ("sensitive", "my_number", "financial_damage", "malicious"):
+            setattr(incident, f"pd_{flag}", bool(pd and getattr(pd, flag)))
+        incident.pd_involved = bool(pd and (pd.involved or pd.persons > 0 or pd.sensitive or pd.my_number))
+
+
+def _blank(name: str) -> Any:
+    if name in ("title", "threat_category", "detected_at", "source"):
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {name: _("入力してください。")})
+    return "" if name == "description" else None
+
+
+def incident_facts(profile: Profile, incident: Incident) -> Facts:
+    flags = {name for name, value in incident.personal_data.items() if value is True}
+    return Facts(
+        segments=frozenset(incident.network_segments or ()),
+        impacts=frozenset(incident.impacts or ()),
+        flags=frozenset(flags),
+        persons=incident.pd_persons or 0,
+        ranks=asset_ranks(profile, incident.asset_classes or {}),
+    )
+
+
+def severity_basis(incident: Incident) -> str | None:
+    profile = get_profile(incident.organization.code)
+    return derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))[1]
+
+
+def _recompute_severity(profile: Profile, incident: Incident) -> None:
+    computed, _reason = derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))
+    incident.computed_severity = computed.value
+    if incident.severity_overridden_at is None:
+        incident.severity = computed.value
+
+
+# --- references ---------------------------------------------------------------------------
+
+def _next_reference_number(organization_id: int, year: int) -> int:
+    """Increments the counter under a row lock (gapless: a rolled-back insert rolls it back too)."""
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ReferenceCounter)
+        .values(organization_id=organization_id, year=year, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    return session.execute(
+        update(ReferenceCounter)
+        .where(ReferenceCounter.organization_id == organization_id, ReferenceCounter.year == year)
+        .values(last_number=ReferenceCounter.last_number + 1)
+        .returning(ReferenceCounter.last_number)
+    ).scalar_one()
+
+
+# --- commands -----------------------------------------------------------------------------
+
+def open_incident(user: User, data: IncidentCreate) -> Incident:
+    org = organization_for_input(user, data.organization)
+    profile = get_profile(org.code)
+    _check_against_profile(profile, data, data.threat_category)
+    if not can(user, Permission.INCIDENT_CREATE, org.id):
+        raise Forbidden(_("この団体のインシデントを登録する権限がありません。"))
+    now = now_utc()
+    year = now.astimezone(display_zone()).year
+    number = _next_reference_number(org.id, year)
+    incident = Incident(
+        organization=org, organization_id=org.id, ref_year=year, ref_number=number,
+        reference=f"{org.reference_prefix}-{year}-{number:04d}", reporter_id=user.id,
+        stage=Stage.TRIAGE.value, description="", source="internal", created_at=now, updated_at=now,
+        network_segments=[], impacts=[], asset_classes={},
+    )
+    _apply_fields(incident, data)
+    _recompute_severity(profile, incident)
+    db.session.add(incident)
+    db.session.flush()
+    return incident
+
+
+def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dict[str, tuple[Any, Any]]:
+    """Applies the sent fields; returns {field: (before, after)} of what changed."""
+    profile = get_profile(incident.organization.code)
+    category = data.threat_category or incident.threat_category
+    if "threat_category" in data.model_fields_set and "subcategory" not in data.model_fields_set \
+            and data.threat_category != incident.threat_category:
+        data.subcategory = None
+        data.model_fields_set.add("subcategory")
+    _check_against_profile(profile, data, category)
+    if "severity" in data.model_fields_set and data.severity is not None and not data.severity_reason:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"severity_reason": _("重大度を手動で設定するには理由が必要です。")})
+    if not can(user, Permission.INCIDENT_EDIT, incident.organization_id):
+        raise Forbidden(_("このインシデントを編集する権限がありません。"))
+    if "severity" in data.model_fields_set and not can(user, Permission.INCIDENT_OVERRIDE_SEVERITY, incident.organization_id):
+        raise Forbidden(_("重大度を手動で設定する権限がありません。"))
+    if data.version != incident.version:
+        raise Conflict(_("他の担当者が先に更新しました。再読み込みしてください。"), {"version": _("現在の版は %(v)s です。", v=incident.version)})
+    tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "source",
+               "network_segments", "impacts", "asset_classes", "severity", "severity_reason")
+    before = {name: getattr(incident, name) for name in tracked} | {"personal_data": incident.personal_data}
+    _apply_fields(incident, data)
+    if "severity" in data.model_fields_set:
+        if data.severity is None:
+            incident.severity_overridden_at = incident.severity_overridden_by_id = incident.severity_reason = None
+        else:
+            incident.severity = data.severity.value
+            incident.severity_reason = data.severity_reason
+            incident.severity_overridden_by_id = user.id
+            incident.severity_overridden_at = now_utc()
+    _recompute_severity(profile, incident)
+    after = {name: getattr(incident, name) for name in tracked} | {"personal_data": incident.personal_data}
+    changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    if changes:
+        incident.updated_at = now_utc()
+        db.session.flush()
+    return changes
+
+
+# --- queries ------------------------------------------------------------------------------
+
+def _day_bound(value: dt.datetime | dt.date, end: bool) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    day = value + dt.timedelta(days=1) if end else value
+    return dt.datetime.combine(day, dt.time(), tzinfo=display_zone())
+
+
+def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Incident], int]:
+    conditions = [visibility_clause(user)]
+    if query.organization:
+        org = organization_by_code(query.organization)
+        if org is None or org.id not in user.organization_ids():
+            raise NotFound(_("団体が見つかりません。"))
+        conditions.append(Incident.organization_id == org.id)
+    for name in ("threat_category", "stage", "severity"):
+        value = getattr(query, name)
+        if value:
+            conditions.append(getattr(Incident, name) == str(value))
+    if query.detected_from:
+        conditions.append(Incident.detected_at >= _day_bound(query.detected_from, end=False))
+    if query.detected_to:
+        bound = _day_bound(query.detected_to, end=True)
+        conditions.append(Incident.detected_at < bound if isinstance(query.detected_to, dt.date)
+                          and not isinstance(query.detected_to, dt.datetime) else Incident.detected_at <= bound)
+    if query.q:
+        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(Incident.title.ilike(pattern, escape="\\"), Incident.reference.ilike(pattern, escape="\\"),
+                              Incident.description.ilike(pattern, escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
+    rows = db.session.scalars(
+        select(Incident).where(*conditions)
+        .order_by(Incident.detected_at.desc(), Incident.id.desc())
+        .limit(query.per_page).offset((query.page - 1) * query.per_page)
+    )
+    return list(rows), total
+

@@ -1,0 +1,161 @@
+"""Incident pages: list with filters, new, show, edit. Thin: load, validate, call a service."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from pydantic import ValidationError
+
+from app.core.db import db
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound
+from app.core.formerrors import form_messages
+from app.core.permissions import Permission
+from app.core.timeutil import display_zone
+from app.incidents import services
+from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
+from app.incidents.models import Incident, Severity, Stage
+from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
+from app.organizations.services import get_profile, organizations_by_ids
+
+bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_exc):
+    abort(404)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(_exc):
+    abort(403)
+
+
+def _my_organizations():
+    return organizations_by_ids(current_user.organization_ids())
+
+
+@bp.get("/")
+@login_required
+def index():
+    orgs = _my_organizations()
+    args = {k: v for k, v in request.args.items() if v != "" and k in IncidentQuery.model_fields}
+    errors: dict[str, str] = {}
+    try:
+        query = IncidentQuery.model_validate(args)
+    except ValidationError as exc:
+        errors = form_messages(exc)
+        query = IncidentQuery()
+    try:
+        items, total = services.list_incidents(current_user, query)
+    except NotFound:
+        errors["organization"] = _("選択できない団体です。")
+        items, total = [], 0
+    categories: dict[str, str] = {}
+    for org in orgs:
+        for category in get_profile(org.code).threat_categories:
+            categories.setdefault(category.code, category.label)
+    pages = max(1, -(-total // query.per_page))
+    creatable = [o for o in orgs if services.can(current_user, Permission.INCIDENT_CREATE, o.id)]
+    return render_template(
+        "incidents/index.html", items=items, total=total, query=query, args=args, errors=errors,
+        orgs=orgs, categories=categories, stages=list(Stage), severities=list(Severity),
+        page=query.page, pages=pages, creatable=creatable,
+    )
+
+
+def _asset_values(profile) -> dict[str, str]:
+    return {axis.code: request.form.get(f"asset_{axis.code}", "") for axis in profile.asset_classification.axes}
+
+
+def _show_errors(form, fields: dict[str, str]) -> None:
+    for name, message in fields.items():
+        field = getattr(form, name, None) or getattr(form, f"pd_{name.split('.')[-1]}", None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [message]
+        else:
+            flash(message, "error")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    creatable = [o for o in _my_organizations() if services.can(current_user, Permission.INCIDENT_CREATE, o.id)]
+    code = request.values.get("organization") or (creatable[0].code if len(creatable) == 1 else None)
+    org = next((o for o in creatable if o.code == code), None)
+    if org is None:
+        return render_template("incidents/choose_org.html", orgs=creatable)
+    profile = get_profile(org.code)
+    form = IncidentForm()
+    fill_choices(form, profile)
+    if form.validate_on_submit():
+        data = form_to_input(form, profile, _asset_values(profile)) | {"organization": org.code}
+        try:
+            incident = services.open_incident(current_user, IncidentCreate.model_validate(data))
+            db.session.commit()
+            flash(_("インシデント %(ref)s を登録しました。", ref=incident.reference), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id))
+        except ValidationError as exc:
+            _show_errors(form, form_messages(exc))
+        except DomainError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.fields or {"form": exc.message})
+    return render_template("incidents/form.html", form=form, org=org, profile=profile, incident=None,
+                           asset_values=_asset_values(profile)), (422 if form.errors else 200)
+
+
+@bp.get("/<int:incident_id>")
+@login_required
+def show(incident_id: int):
+    incident = services.get_incident(current_user, incident_id)
+    profile = get_profile(incident.organization.code)
+    can_edit = services.can(current_user, Permission.INCIDENT_EDIT, incident.organization_id)
+    return render_template("incidents/show.html", incident=incident, profile=profile, can_edit=can_edit,
+                           severity_basis=services.severity_basis(incident))
+
+
+def _edit_form_defaults(form: IncidentEditForm, incident: Incident) -> None:
+    for name in ("title", "description", "threat_category", "subcategory", "source", "network_segments", "impacts"):
+        getattr(form, name).data = getattr(incident, name)
+    form.detected_at.data = incident.detected_at.astimezone(display_zone()).replace(tzinfo=None)
+    for flag, value in incident.personal_data.items():
+        getattr(form, f"pd_{flag}").data = value
+    form.version.data = str(incident.version)
+    form.severity.data = incident.severity if incident.severity_overridden else ""
+    form.severity_reason.data = incident.severity_reason or ""
+
+
+@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(incident_id: int):
+    incident = services.get_incident(current_user, incident_id)
+    if not services.can(current_user, Permission.INCIDENT_EDIT, incident.organization_id):
+        abort(403)
+    profile = get_profile(incident.organization.code)
+    form = IncidentEditForm()
+    fill_choices(form, profile)
+    if request.method == "GET":
+        _edit_form_defaults(form, incident)
+    asset_values = _asset_values(profile) if request.method == "POST" else dict(incident.asset_classes or {})
+    if form.validate_on_submit():
+        data = form_to_input(form, profile, asset_values) | {"version": form.version.data}
+        if form.severity.data:
+            data |= {"severity": form.severity.data, "severity_reason": form.severity_reason.data or None}
+        elif incident.severity_overridden:
+            data |= {"severity": None}
+        try:
+            services.update_incident(current_user, incident, IncidentUpdate.model_validate(data))
+            db.session.commit()
+            flash(_("保存しました。"), "success")
+            return redirect(url_for("incidents.show", incident_id=incident.id))
+        except ValidationError as exc:
+            _show_errors(form, form_messages(exc))
+        except Conflict:
+            db.session.rollback()
+            flash(_("他の担当者が先に更新しました。最新の内容を確認してから、もう一度保存してください。"), "error")
+            return render_template("incidents/form.html", form=form, org=incident.organization, profile=profile,
+                                   incident=incident, asset_values=asset_values), 409
+        except DomainError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.fields or {"form": exc.message})
+    return render_template("incidents/form.html", form=form, org=incident.organization, profile=profile,
+                           incident=incident, asset_values=asset_values), (422 if form.errors else 200)

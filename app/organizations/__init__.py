@@ -1,0 +1,1 @@
+"""Organizations: policy profiles from playbooks/organizations, and their database rows."""

@@ -1,0 +1,200 @@
+"""Policy profiles (one YAML per body in playbooks/organizations), validated at start-up.
+
+A profile is written from the body's 情報セキュリティ基本方針 and quotes it. An assembly that
+follows its city's plan names the city as `parent` and lists the inherited sections in
+`inherit`; `resolve_profiles` copies them from the parent so inheritance is explicit.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CATEGORY_CODES = ("intentional", "unintentional", "disaster", "pandemic", "infrastructure", "other")
+SEGMENT_CODES = ("mynumber", "lgwan", "internet")
+INHERITABLE = ("network_segments", "asset_classification", "emergency_plan")
+CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+
+
+class ProfileError(Exception):
+    """A profile file is invalid: names file, field and problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Coded(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9_-]+$")
+    label: str = Field(min_length=1)
+
+
+class Subcategory(Coded):
+    pass
+
+
+class ThreatCategory(_Strict):
+    code: Literal[CATEGORY_CODES]  # type: ignore[valid-type]
+    label: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    clause: str | None = None
+    quote: str | None = None
+    subcategories: tuple[Subcategory, ...] = ()
+
+
+class NetworkSegment(_Strict):
+    code: Literal[SEGMENT_CODES]  # type: ignore[valid-type]
+    label: str = Field(min_length=1)
+    clause: str | None = None
+    quote: str | None = None
+
+
+class ClassLevel(_Strict):
+    code: str = Field(min_length=1, max_length=8)
+    label: str = Field(min_length=1)
+    rank: int = Field(ge=1, le=3)
+
+
+class ClassAxis(_Strict):
+    code: str = Field(pattern=r"^[a-z_]+$")
+    label: str
+    kind: Literal["confidentiality", "integrity", "availability", "overall"]
+    levels: tuple[ClassLevel, ...] = Field(min_length=1)
+
+
+class AssetClassification(_Strict):
+    clause: str | None = None
+    quote: str | None = None
+    note: str | None = None
+    axes: tuple[ClassAxis, ...] = Field(min_length=1)
+
+
+class EmergencyPlan(_Strict):
+    owner: str = Field(pattern=CODE_PATTERN)
+    clause: str | None = None
+    quote: str | None = None
+
+
+class PolicyClause(_Strict):
+    code: str = Field(pattern=r"^[0-9]+(-[0-9]+)*$")
+    label: str = Field(min_length=1)
+    clause: str | None = None
+
+
+class Scope(_Strict):
+    clause: str | None = None
+    bodies: tuple[str, ...] = ()
+    quote: str | None = None
+
+
+class Source(_Strict):
+    title: str
+    file: str
+    adopted: str | None = None
+
+
+class Review(_Strict):
+    audit: bool
+    self_inspection: bool
+    frequency: str | None = None
+    clause: str | None = None
+    quote: str | None = None
+
+
+class Profile(_Strict):
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    kind: Literal["city", "assembly", "association"]
+    parent: str | None = Field(default=None, pattern=CODE_PATTERN)
+    reference_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,19}$")
+    inherits_only: bool = False
+    note: str | None = None
+    source: Source | None = None
+    scope: Scope
+    inherit: tuple[Literal[INHERITABLE], ...] = ()  # type: ignore[valid-type]
+    emergency_plan: EmergencyPlan | None = None
+    threat_categories: tuple[ThreatCategory, ...] = Field(min_length=1)
+    network_segments: tuple[NetworkSegment, ...] | None = None
+    asset_classification: AssetClassification | None = None
+    policy_clauses: tuple[PolicyClause, ...] = ()
+    review: Review
+
+    @model_validator(mode="after")
+    def _check(self) -> "Profile":
+        for name, items in (
+            ("threat_categories", self.threat_categories),
+            ("policy_clauses", self.policy_clauses),
+            ("network_segments", self.network_segments or ()),
+        ):
+            codes = [item.code for item in items]
+            if len(codes) != len(set(codes)):
+                raise ValueError(f"{name}: duplicate code")
+        for section in INHERITABLE:
+            inherited = section in self.inherit
+            present = getattr(self, section) is not None
+            if inherited and present:
+                raise ValueError(f"{section}: inherited from the parent, so it must not be given here")
+            if not inherited and not present:
+                raise ValueError(f"{section}: missing (give it, or list it in `inherit` with a parent)")
+        if self.inherit and not self.parent:
+            raise ValueError("inherit: needs a parent")
+        return self
+
+    # Lookups used by validation and pages.
+    def category(self, code: str) -> ThreatCategory | None:
+        return next((c for c in self.threat_categories if c.code == code), None)
+
+    def segment_codes(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.network_segments or ())
+
+    def clause_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.policy_clauses)
+
+
+def _location(error: dict) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "(top level)"
+
+
+def load_profile_file(path: Path) -> Profile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path.name}: cannot read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path.name}: (top level): expected a mapping")
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
+        raise ProfileError(f"{path.name}: {problems}") from exc
+    if profile.code != path.stem:
+        raise ProfileError(f"{path.name}: code: '{profile.code}' does not match the file name")
+    return profile
+
+
+def resolve_profiles(profiles: dict[str, Profile]) -> dict[str, Profile]:
+    """Copies inherited sections from parents; checks parents and plan owners exist."""
+    resolved: dict[str, Profile] = {}
+    for code, profile in profiles.items():
+        if profile.parent and profile.parent not in profiles:
+            raise ProfileError(f"{code}.yaml: parent: unknown organization '{profile.parent}'")
+        parent = profiles.get(profile.parent) if profile.parent else None
+        if parent and parent.parent:
+            raise ProfileError(f"{code}.yaml: parent: '{parent.code}' has a parent itself; one level only")
+        updates = {section: getattr(parent, section) for section in profile.inherit} if parent else {}
+        resolved[code] = profile.model_copy(update=updates)
+        owner = resolved[code].emergency_plan.owner
+        if owner not in profiles:
+            raise ProfileError(f"{code}.yaml: emergency_plan.owner: unknown organization '{owner}'")
+    return resolved
+
+
+def load_profiles(directory: Path) -> dict[str, Profile]:
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ProfileError(f"{directory}: no organization profiles (*.yaml)")
+    profiles = {path.stem: load_profile_file(path) for path in files}
+    return resolve_profiles(profiles)

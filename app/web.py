@@ -1,0 +1,76 @@
+"""Page-wide pieces: template helpers, language switch, error pages, security headers."""
+from __future__ import annotations
+
+from flask import jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.markdown import render_markdown
+from app.core.permissions import ROLE_LABELS
+from app.core.timeutil import format_display
+from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STAGE_LABELS
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_web(app) -> None:
+    from app import login_manager
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user and user.is_active else None
+
+    app.jinja_env.filters["jst"] = format_display
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["dict_without"] = lambda d, *keys: {k: v for k, v in d.items() if k not in keys}
+    app.jinja_env.globals.update(
+        STAGE_LABELS=STAGE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, SOURCE_LABELS=SOURCE_LABELS,
+        IMPACT_LABELS=IMPACT_LABELS, ROLE_LABELS=ROLE_LABELS, current_locale=lambda: str(get_locale()),
+    )
+
+    @app.post("/lang/<code>")
+    def set_language(code: str):
+        if code in ("ja", "en"):
+            session["lang"] = code
+        target = request.form.get("next") or "/"
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        return redirect(target)
+
+    @app.get("/")
+    def index():
+        if current_user.is_authenticated:
+            return redirect(url_for("incidents.index"))
+        return redirect(url_for("auth.login"))
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
+        )
+        return response
+
+    for status in (400, 403, 404, 405, 413, 415, 422):
+        app.register_error_handler(status, _error_page(status))
+
+
+def _error_page(status: int):
+    def handler(exc):
+        if _wants_json():
+            codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                     413: "too_large", 415: "unsupported_media_type", 422: "invalid"}
+            return jsonify({"error": {"code": codes[status], "message": getattr(exc, "description", str(exc)),
+                                      "fields": {}}}), status
+        return render_template("error.html", status=status), status
+    return handler

@@ -1,0 +1,95 @@
+"""Fixtures: a real SQLite file and a real PostgreSQL database, both built by the migrations.
+
+Every test that uses `app` runs once per engine (`--engines sqlite,postgresql`). PostgreSQL is
+skipped when unreachable, except under CI=true, where it is required.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.config import Config
+from app.core.db import Base, db
+from app.core.migrate import upgrade_head
+from app.organizations.services import sync_organizations
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATA_TABLES = ("incidents", "reference_counters", "api_tokens", "memberships", "users")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--engines", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    if "engine_name" in metafunc.fixturenames:
+        engines = metafunc.config.getoption("engines").split(",")
+        metafunc.parametrize("engine_name", engines, scope="session")
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name, tmp_path_factory):
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        return
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required under CI=true but is not reachable at 127.0.0.1:5432")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"csirt_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(Config(INSTANCE_PATH=instance, DATABASE_URL=database_url, TESTING=True,
+                                     SCHEDULER_ENABLED=False))
+    upgrade_head(database_url)
+    with application.app_context():
+        sync_organizations()
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_app):
+    """The app, with an application context; data tables are emptied after each test."""
+    with _app.app_context():
+        yield _app
+        db.session.rollback()
+        db.session.close()
+        with db.engine.begin() as conn:
+            for table in DATA_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    assert set(DATA_TABLES) | {"organizations"} == set(Base.metadata.tables)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app):
+    from tests.factories import Factory
+    return Factory()
