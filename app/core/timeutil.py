@@ -8,7 +8,7 @@ from flask import current_app, has_app_context
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def display_zone() -> ZoneInfo:
@@ -31,4 +31,4 @@ def format_display(value: dt.datetime | None, with_zone: bool = False) -> str:
 def iso_utc(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -123,7 +123,7 @@ class Profile(_Strict):
     review: Review
 
     @model_validator(mode="after")
-    def _check(self) -> "Profile":
+    def _check(self) -> Profile:
         for name, items in (
             ("threat_categories", self.threat_categories),
             ("policy_clauses", self.policy_clauses),
