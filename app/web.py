@@ -29,7 +29,6 @@ def register_web(app) -> None:
 
     app.jinja_env.filters["jst"] = format_display
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["dict_without"] = lambda d, *keys: {k: v for k, v in d.items() if k not in keys}
     app.jinja_env.globals.update(
         STAGE_LABELS=STAGE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, SOURCE_LABELS=SOURCE_LABELS,
         IMPACT_LABELS=IMPACT_LABELS, ROLE_LABELS=ROLE_LABELS, current_locale=lambda: str(get_locale()),

@@ -5,11 +5,13 @@ skipped when unreachable, except under CI=true, where it is required.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
@@ -57,11 +59,23 @@ def database_url(engine_name, tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as in production.
+
+    The `app` fixture keeps an app context open for the test's own queries; without this,
+    Flask would reuse it for every request and share `g` (the db session, the CSRF token).
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _app(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(Config(INSTANCE_PATH=instance, DATABASE_URL=database_url, TESTING=True,
                                      SCHEDULER_ENABLED=False))
+    application.test_client_class = IsolatedClient
     upgrade_head(database_url)
     with application.app_context():
         sync_organizations()

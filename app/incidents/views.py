@@ -22,12 +22,12 @@ bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
 @bp.errorhandler(NotFound)
 def _not_found(_exc):
-    abort(404)
+    return render_template("error.html", status=404), 404
 
 
 @bp.errorhandler(Forbidden)
 def _forbidden(_exc):
-    abort(403)
+    return render_template("error.html", status=403), 403
 
 
 def _my_organizations():
@@ -60,6 +60,7 @@ def index():
         "incidents/index.html", items=items, total=total, query=query, args=args, errors=errors,
         orgs=orgs, categories=categories, stages=list(Stage), severities=list(Severity),
         page=query.page, pages=pages, creatable=creatable,
+        pager_args={k: v for k, v in args.items() if k != "page"},
     )
 
 
