@@ -1,4 +1,10 @@
 """Entry point for `flask --app wsgi` and WSGI servers."""
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from app.organizations.profiles import ProfileError
+
+try:
+    app = create_app()
+except (ProfileError, ValueError) as exc:  # a bad playbook file: say which, and stop
+    sys.exit(f"Error: playbooks are invalid: {exc}")

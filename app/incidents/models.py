@@ -93,6 +93,8 @@ class Incident(Base):
     ref_number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # NFKC + casefold of reference, title and description, so that ＵＳＢ finds usb on every engine.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     threat_category: Mapped[str] = mapped_column(String(20))
     subcategory: Mapped[str | None] = mapped_column(String(40))
     detected_at: Mapped[dt.datetime]

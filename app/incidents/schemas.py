@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from app.incidents.models import Impact, Severity, Source, Stage
 
@@ -20,7 +20,40 @@ def _no_nul(value: str) -> str:
     return value
 
 
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 1970 and 2999")
+    return value
+
+
+def _datetime_or_day(value):
+    """A query bound: an ISO datetime with offset, or a plain date meaning an Asia/Tokyo day."""
+    if isinstance(value, str) and "T" not in value and " " not in value.strip():
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected a date (YYYY-MM-DD) or a datetime with offset") from None
+        if not EARLIEST.date() < day < LATEST.date():
+            raise ValueError("must be between 1970 and 2999")
+        return day
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("expected a date (YYYY-MM-DD) or a datetime with offset") from None
+    if parsed.tzinfo is None:
+        raise ValueError("a datetime needs a UTC offset, e.g. +09:00")
+    return _in_range(parsed)
+
+
 Text = Annotated[str, AfterValidator(_no_nul)]
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Bound = Annotated[dt.datetime | dt.date, BeforeValidator(_datetime_or_day)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
 Code = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
 Description = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_no_nul)]
@@ -46,7 +79,7 @@ class IncidentFields(_Input):
     description: Description | None = None
     threat_category: Code | None = None
     subcategory: Code | None = None
-    detected_at: AwareDatetime | None = None
+    detected_at: Moment | None = None
     source: Source | None = None
     network_segments: list[Code] | None = Field(default=None, max_length=10)
     impacts: list[Impact] | None = Field(default=None, max_length=10)
@@ -58,7 +91,7 @@ class IncidentCreate(IncidentFields):
     organization: Code
     title: Title
     threat_category: Code
-    detected_at: AwareDatetime
+    detected_at: Moment
 
 
 class IncidentUpdate(IncidentFields):
@@ -73,7 +106,7 @@ class IncidentQuery(_Input):
     stage: Stage | None = None
     severity: Severity | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_nul)] | None = None
-    detected_from: AwareDatetime | dt.date | None = None
-    detected_to: AwareDatetime | dt.date | None = None
+    detected_from: Bound | None = None
+    detected_to: Bound | None = None
     page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=50, ge=1, le=200)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from flask import current_app
@@ -45,6 +46,8 @@ def visibility_clause(user: User) -> ColumnElement[bool]:
 
 
 def get_incident(user: User, incident_id: int) -> Incident:
+    if not 0 < incident_id < 2**31:
+        raise NotFound(_("インシデントが見つかりません。"))
     incident = db.session.scalar(select(Incident).where(Incident.id == incident_id, visibility_clause(user)))
     if incident is None:
         raise NotFound(_("インシデントが見つかりません。"))
@@ -96,6 +99,14 @@ def _apply_fields(incident: Incident, data: IncidentFields) -> None:
         for flag in ("sensitive", "my_number", "financial_damage", "malicious"):
             setattr(incident, f"pd_{flag}", bool(pd and getattr(pd, flag)))
         incident.pd_involved = bool(pd and (pd.involved or pd.persons > 0 or pd.sensitive or pd.my_number))
+
+
+def normalize_for_search(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _refresh_search_text(incident: Incident) -> None:
+    incident.search_text = normalize_for_search("\n".join((incident.reference, incident.title, incident.description or "")))
 
 
 def _blank(name: str) -> Any:
@@ -166,6 +177,7 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
     )
     _apply_fields(incident, data)
     _recompute_severity(profile, incident)
+    _refresh_search_text(incident)
     db.session.add(incident)
     db.session.flush()
     return incident
@@ -201,6 +213,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
             incident.severity_overridden_by_id = user.id
             incident.severity_overridden_at = now_utc()
     _recompute_severity(profile, incident)
+    _refresh_search_text(incident)
     after = {name: getattr(incident, name) for name in tracked} | {"personal_data": incident.personal_data}
     changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     if changes:
@@ -236,9 +249,9 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Incident], in
         conditions.append(Incident.detected_at < bound if isinstance(query.detected_to, dt.date)
                           and not isinstance(query.detected_to, dt.datetime) else Incident.detected_at <= bound)
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(or_(Incident.title.ilike(pattern, escape="\\"), Incident.reference.ilike(pattern, escape="\\"),
-                              Incident.description.ilike(pattern, escape="\\")))
+        needle = normalize_for_search(query.q)
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(Incident.search_text.like(pattern, escape="\\"))
     total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
     rows = db.session.scalars(
         select(Incident).where(*conditions)

@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('ref_number', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('threat_category', sa.String(length=20), nullable=False),
     sa.Column('subcategory', sa.String(length=40), nullable=True),
     sa.Column('detected_at', app.core.db.UTCDateTime(timezone=True), nullable=False),

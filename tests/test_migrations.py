@@ -1,0 +1,209 @@
+"""Migrations build the schema from nothing, agree with the models, and go down and up again."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from app.config import REPO_ROOT
+from app.core.db import make_engine
+from app.core.migrate import alembic_config, upgrade_head
+from app.models import Base
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+TABLES = {"organizations", "users", "api_tokens", "incidents", "memberships", "reference_counters"}
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"several heads: {heads}"
+    return heads[0]
+
+
+@pytest.fixture
+def fresh_url(engine_name, tmp_path):
+    """An empty database of the engine under test, created for this test only."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            pass
+    except psycopg.Error:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required under CI=true but is not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"csirt_mig_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+            return compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def test_single_linear_history():
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    revisions = list(script.walk_revisions())
+    assert len(script.get_heads()) == 1
+    assert len(script.get_bases()) == 1
+    assert revisions[-1].down_revision is None
+    assert revisions[0].revision == head_revision()
+    for newer, older in zip(revisions, revisions[1:], strict=False):
+        assert newer.down_revision == older.revision
+
+
+def test_comparison_sees_a_missing_schema(fresh_url):
+    """Guards the checks below: on an empty database compare_metadata reports every table."""
+    added = {diff[1].name for diff in schema_differences(fresh_url) if diff[0] == "add_table"}
+    assert added == TABLES
+
+
+def test_upgrade_head_on_an_empty_database(fresh_url):
+    assert tables(fresh_url) == set()
+    upgrade_head(fresh_url)
+    assert tables(fresh_url) == TABLES | {"alembic_version"}
+    assert current_revision(fresh_url) == head_revision()
+    upgrade_head(fresh_url)  # a second run is a no-op
+    assert current_revision(fresh_url) == head_revision()
+
+
+def test_fresh_database_matches_the_models(fresh_url):
+    upgrade_head(fresh_url)
+    assert schema_differences(fresh_url) == []
+
+
+def test_app_database_matches_the_models(app, database_url):
+    """The fixture database was built by `upgrade head` too (conftest `_app`)."""
+    assert current_revision(database_url) == head_revision()
+    assert set(Base.metadata.tables) == TABLES
+    assert schema_differences(database_url) == []
+
+
+def test_fresh_sqlite_file_upgrades(tmp_path):
+    url = f"sqlite:///{tmp_path / 'brand-new.db'}"
+    upgrade_head(url)
+    assert (tmp_path / "brand-new.db").is_file()
+    assert tables(url) == TABLES | {"alembic_version"}
+    assert schema_differences(url) == []
+
+
+def test_downgrade_base_then_upgrade_head(fresh_url):
+    upgrade_head(fresh_url)
+    command.downgrade(alembic_config(fresh_url), "base")
+    assert tables(fresh_url) <= {"alembic_version"}
+    assert current_revision(fresh_url) is None
+    upgrade_head(fresh_url)
+    assert tables(fresh_url) == TABLES | {"alembic_version"}
+    assert current_revision(fresh_url) == head_revision()
+    assert schema_differences(fresh_url) == []
+
+
+def test_step_by_step_down_and_up(fresh_url):
+    """Every revision downgrades and upgrades on its own (not only the whole range)."""
+    script = ScriptDirectory.from_config(alembic_config(fresh_url))
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    cfg = alembic_config(fresh_url)
+    for revision in revisions:
+        command.upgrade(cfg, revision)
+        assert current_revision(fresh_url) == revision
+    for revision in reversed(revisions[:-1]):
+        command.downgrade(cfg, revision)
+        assert current_revision(fresh_url) == revision
+    command.downgrade(cfg, "base")
+    assert current_revision(fresh_url) is None
+
+
+def test_migrated_schema_enforces_constraints(fresh_url):
+    upgrade_head(fresh_url)
+    engine = make_engine(fresh_url)
+    now = "2026-11-22 00:00:00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO organizations (id, code, name, kind, reference_prefix, updated_at) "
+                              "VALUES (1, 'ageo', '上尾市', 'city', 'AGEO', :now)"), {"now": now})
+            conn.execute(text("INSERT INTO users (id, email, name, available, created_at) "
+                              "VALUES (1, 'a@example.jp', 'A', true, :now)"), {"now": now})
+            conn.execute(text("INSERT INTO memberships (user_id, organization_id, role, active, created_at) "
+                              "VALUES (1, 1, 'csirt', true, :now)"), {"now": now})
+        bad = [
+            ("INSERT INTO memberships (user_id, organization_id, role, active, created_at) "
+             "VALUES (1, 1, 'mayor', true, :now)"),                                   # role_known
+            ("INSERT INTO memberships (user_id, organization_id, role, active, created_at) "
+             "VALUES (1, 1, 'csirt', true, :now)"),                                   # uq user/org/role
+            "INSERT INTO users (email, name, available, created_at) VALUES ('a@example.jp', 'B', true, :now)",
+            ("INSERT INTO memberships (user_id, organization_id, role, active, created_at) "
+             "VALUES (99, 1, 'ciso', true, :now)"),                                   # foreign key
+            ("INSERT INTO organizations (code, name, kind, reference_prefix, updated_at) "
+             "VALUES ('ageo', 'x', 'city', 'X', :now)"),                              # unique code
+        ]
+        for statement in bad:
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(text(statement), {"now": now})
+    finally:
+        engine.dispose()
+
+
+def test_cli_init_migrates_and_loads_organizations_idempotently(tmp_path):
+    env = dict(os.environ, INSTANCE_PATH=str(tmp_path / "instance"), DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+               PLAYBOOKS_PATH=str(REPO_ROOT / "playbooks"), SCHEDULER_ENABLED="0")
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
+    for _ in range(2):
+        result = subprocess.run(flask + ["init"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "database migrated; 7 organizations loaded from playbooks/organizations"
+    url = env["DATABASE_URL"]
+    assert current_revision(url) == head_revision()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT o.code, p.code FROM organizations o "
+                                     "LEFT JOIN organizations p ON p.id = o.parent_id ORDER BY o.code")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("ageo", None), ("kumamoto", None), ("kumamoto-gikai", "kumamoto"), ("mog-gesui", None), ("saga", None),
+        ("toride", None), ("toride-gikai", "toride"),
+    ]
+    orgs = subprocess.run(flask + ["orgs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert orgs.returncode == 0, orgs.stderr
+    assert orgs.stdout.splitlines()[0] == "ageo\t上尾市"
+    assert "toride-gikai\t取手市議会" in orgs.stdout.splitlines()
+    assert len(orgs.stdout.splitlines()) == 7
