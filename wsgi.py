@@ -2,9 +2,10 @@
 import sys
 
 from app import create_app
+from app.incidents.playbook import PlaybookError
 from app.organizations.profiles import ProfileError
 
 try:
     app = create_app()
-except (ProfileError, ValueError) as exc:  # a bad playbook file: say which, and stop
+except (ProfileError, PlaybookError, ValueError) as exc:  # a bad playbook file: say which, and stop
     sys.exit(f"Error: playbooks are invalid: {exc}")

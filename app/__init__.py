@@ -36,13 +36,19 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
+    from app.incidents.playbook import check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.services import load_registry
 
+    playbooks_path = app.config["PLAYBOOKS_PATH"]
     load_registry(app)
-    app.extensions["severity_rules"] = load_severity_rules(app.config["PLAYBOOKS_PATH"] / "severity.yaml")
+    app.extensions["severity_rules"] = load_severity_rules(playbooks_path / "severity.yaml")
+    app.extensions["stages"] = load_stages(playbooks_path / "stages.yaml")
+    app.extensions["playbooks"] = load_checklists(playbooks_path / "checklists")
+    check_subcategories(app.extensions["playbooks"], app.extensions["profiles"])
 
     from app.api import bp as api_bp
+    from app.audit.cli import register_cli as register_audit_cli
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
     from app.incidents.views import bp as incidents_bp
@@ -56,6 +62,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_web(app)
     register_org_cli(app)
     register_auth_cli(app)
+    register_audit_cli(app)
 
     @app.get("/healthz")
     def healthz():

@@ -42,6 +42,8 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "UTC"
         self.PAGE_SIZE = 50
+        self.EVIDENCE_MAX_BYTES = int(env.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
+        self.EVIDENCE_PATH = env.get("EVIDENCE_PATH") or None
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -1,5 +1,6 @@
 """Imports every model so that Alembic and `alembic check` see the whole schema."""
+from app.audit.models import AuditEntry, AuditHead  # noqa: F401
 from app.auth.models import ApiToken, Membership, User  # noqa: F401
 from app.core.db import Base  # noqa: F401
-from app.incidents.models import Incident, ReferenceCounter  # noqa: F401
+from app.incidents.models import Evidence, Incident, ReferenceCounter, Task, TimelineEvent  # noqa: F401
 from app.organizations.models import Organization  # noqa: F401

@@ -21,7 +21,8 @@ from app.core.migrate import upgrade_head
 from app.organizations.services import sync_organizations
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATA_TABLES = ("incidents", "reference_counters", "api_tokens", "memberships", "users")
+DATA_TABLES = ("evidence", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
+               "memberships", "users")
 
 
 def pytest_addoption(parser):
@@ -95,7 +96,8 @@ def app(_app):
         with db.engine.begin() as conn:
             for table in DATA_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
-    assert set(DATA_TABLES) | {"organizations"} == set(Base.metadata.tables)
+            conn.execute(text("UPDATE audit_head SET last_id = 0, last_hash = :genesis"), {"genesis": "0" * 64})
+    assert set(DATA_TABLES) | {"organizations", "audit_head"} == set(Base.metadata.tables)
 
 
 @pytest.fixture

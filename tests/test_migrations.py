@@ -22,7 +22,8 @@ from app.core.migrate import alembic_config, upgrade_head
 from app.models import Base
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = {"organizations", "users", "api_tokens", "incidents", "memberships", "reference_counters"}
+TABLES = {"organizations", "users", "api_tokens", "incidents", "memberships", "reference_counters",
+          "tasks", "timeline_events", "evidence", "audit_log", "audit_head"}
 
 
 def head_revision() -> str:

@@ -4,6 +4,7 @@ from app.api import bp
 from app.api.errors import api_user, parse_json, parse_query
 from app.core.db import db
 from app.incidents import services
+from app.incidents.access import get_incident
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.serializers import incident_detail, incident_summary
 
@@ -25,14 +26,14 @@ def list_incidents():
 
 
 @bp.get("/incidents/<int:incident_id>")
-def get_incident(incident_id: int):
-    incident = services.get_incident(api_user(), incident_id)
+def show_incident(incident_id: int):
+    incident = get_incident(api_user(), incident_id)
     return jsonify(incident_detail(incident, services.severity_basis(incident)))
 
 
 @bp.patch("/incidents/<int:incident_id>")
 def patch_incident(incident_id: int):
-    incident = services.get_incident(api_user(), incident_id)
+    incident = get_incident(api_user(), incident_id)
     data = parse_json(IncidentUpdate)
     services.update_incident(api_user(), incident, data)
     db.session.commit()

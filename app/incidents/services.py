@@ -7,58 +7,30 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Permission, permissions_for
+from app.core.permissions import Permission
 from app.core.timeutil import display_zone, now_utc
+from app.incidents import timeline
+from app.incidents.access import can, organization_for_input, visibility_clause
 from app.incidents.models import Incident, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
 from app.incidents.severity import Facts, asset_ranks, derive_severity
-from app.organizations.models import Organization
+from app.incidents.tasks import sync_playbook_tasks
 from app.organizations.profiles import Profile
 from app.organizations.services import get_profile, organization_by_code
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
-
-
-# --- who may see and do what -------------------------------------------------------------
-
-def can(user: User, permission: Permission, organization_id: int) -> bool:
-    return permission in permissions_for(user.roles_in(organization_id))
-
-
-def visibility_clause(user: User) -> ColumnElement[bool]:
-    """Incidents the user may read: all of a body where their role reads all, else their own."""
-    full, own = [], []
-    for org_id in user.organization_ids():
-        (full if can(user, Permission.INCIDENT_READ_ALL, org_id) else own).append(org_id)
-    clauses = []
-    if full:
-        clauses.append(Incident.organization_id.in_(full))
-    if own:
-        clauses.append(and_(Incident.organization_id.in_(own), Incident.reporter_id == user.id))
-    return or_(*clauses) if clauses else false()
-
-
-def get_incident(user: User, incident_id: int) -> Incident:
-    if not 0 < incident_id < 2**31:
-        raise NotFound(_("インシデントが見つかりません。"))
-    incident = db.session.scalar(select(Incident).where(Incident.id == incident_id, visibility_clause(user)))
-    if incident is None:
-        raise NotFound(_("インシデントが見つかりません。"))
-    return incident
-
-
-def organization_for_input(user: User, code: str) -> Organization:
-    org = organization_by_code(code)
-    if org is None or org.id not in user.organization_ids():
-        raise ValidationFailed(_("入力内容に誤りがあります。"), {"organization": _("所属していない団体です。")})
-    return org
+FIELD_LABELS = {
+    "title": "件名", "description": "内容", "threat_category": "脅威区分", "subcategory": "小区分",
+    "detected_at": "検知日時", "source": "報告元", "network_segments": "ネットワーク", "impacts": "被害",
+    "asset_classes": "情報資産の分類", "personal_data": "個人情報", "severity": "重大度",
+    "severity_reason": "重大度の理由",
+}
 
 
 # --- validation against the body's profile ------------------------------------------------
@@ -180,6 +152,10 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
     _refresh_search_text(incident)
     db.session.add(incident)
     db.session.flush()
+    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）",
+                    {"title": incident.title, "threat_category": incident.threat_category,
+                     "severity": incident.severity, "detected_at": incident.detected_at})
+    sync_playbook_tasks(incident, user)
     return incident
 
 
@@ -219,6 +195,11 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
     if changes:
         incident.updated_at = now_utc()
         db.session.flush()
+        names = "、".join(FIELD_LABELS.get(k, k) for k in changes)
+        timeline.record(incident, user, "updated", f"{names} を変更しました",
+                        {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}})
+        if {"threat_category", "subcategory"} & changes.keys():
+            sync_playbook_tasks(incident, user)
     return changes
 
 

@@ -12,6 +12,7 @@ from app.core.formerrors import form_messages
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone
 from app.incidents import services
+from app.incidents.access import can, get_incident
 from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
 from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
@@ -55,7 +56,7 @@ def index():
         for category in get_profile(org.code).threat_categories:
             categories.setdefault(category.code, category.label)
     pages = max(1, -(-total // query.per_page))
-    creatable = [o for o in orgs if services.can(current_user, Permission.INCIDENT_CREATE, o.id)]
+    creatable = [o for o in orgs if can(current_user, Permission.INCIDENT_CREATE, o.id)]
     return render_template(
         "incidents/index.html", items=items, total=total, query=query, args=args, errors=errors,
         orgs=orgs, categories=categories, stages=list(Stage), severities=list(Severity),
@@ -80,7 +81,7 @@ def _show_errors(form, fields: dict[str, str]) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    creatable = [o for o in _my_organizations() if services.can(current_user, Permission.INCIDENT_CREATE, o.id)]
+    creatable = [o for o in _my_organizations() if can(current_user, Permission.INCIDENT_CREATE, o.id)]
     code = request.values.get("organization") or (creatable[0].code if len(creatable) == 1 else None)
     org = next((o for o in creatable if o.code == code), None)
     if org is None:
@@ -107,9 +108,9 @@ def new():
 @bp.get("/<int:incident_id>")
 @login_required
 def show(incident_id: int):
-    incident = services.get_incident(current_user, incident_id)
+    incident = get_incident(current_user, incident_id)
     profile = get_profile(incident.organization.code)
-    can_edit = services.can(current_user, Permission.INCIDENT_EDIT, incident.organization_id)
+    can_edit = can(current_user, Permission.INCIDENT_EDIT, incident.organization_id)
     return render_template("incidents/show.html", incident=incident, profile=profile, can_edit=can_edit,
                            severity_basis=services.severity_basis(incident))
 
@@ -128,8 +129,8 @@ def _edit_form_defaults(form: IncidentEditForm, incident: Incident) -> None:
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(incident_id: int):
-    incident = services.get_incident(current_user, incident_id)
-    if not services.can(current_user, Permission.INCIDENT_EDIT, incident.organization_id):
+    incident = get_incident(current_user, incident_id)
+    if not can(current_user, Permission.INCIDENT_EDIT, incident.organization_id):
         abort(403)
     profile = get_profile(incident.organization.code)
     form = IncidentEditForm()

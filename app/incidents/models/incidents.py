@@ -5,7 +5,7 @@ import enum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
@@ -117,6 +117,8 @@ class Incident(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    not_incident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # closed at triage as 非該当
+    closed_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     version: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,47 @@
+"""Who may see and do what with incidents: one place for pages and the API."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import NotFound, ValidationFailed
+from app.core.permissions import Permission, permissions_for
+from app.incidents.models import Incident
+from app.organizations.models import Organization
+from app.organizations.services import organization_by_code
+
+
+def can(user: User, permission: Permission, organization_id: int) -> bool:
+    return permission in permissions_for(user.roles_in(organization_id))
+
+
+def visibility_clause(user: User) -> ColumnElement[bool]:
+    """Incidents the user may read: all of a body where their role reads all, else their own."""
+    full, own = [], []
+    for org_id in user.organization_ids():
+        (full if can(user, Permission.INCIDENT_READ_ALL, org_id) else own).append(org_id)
+    clauses = []
+    if full:
+        clauses.append(Incident.organization_id.in_(full))
+    if own:
+        clauses.append(and_(Incident.organization_id.in_(own), Incident.reporter_id == user.id))
+    return or_(*clauses) if clauses else false()
+
+
+def get_incident(user: User, incident_id: int) -> Incident:
+    if not 0 < incident_id < 2**31:
+        raise NotFound(_("インシデントが見つかりません。"))
+    incident = db.session.scalar(select(Incident).where(Incident.id == incident_id, visibility_clause(user)))
+    if incident is None:
+        raise NotFound(_("インシデントが見つかりません。"))
+    return incident
+
+
+def organization_for_input(user: User, code: str) -> Organization:
+    org = organization_by_code(code)
+    if org is None or org.id not in user.organization_ids():
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"organization": _("所属していない団体です。")})
+    return org

@@ -1,0 +1,102 @@
+"""Evidence files (証拠保全): stored by SHA-256 outside the static folder; every download logged."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.permissions import Permission
+from app.incidents import timeline
+from app.incidents.access import can
+from app.incidents.models import Evidence, Incident
+
+CHUNK = 1024 * 1024
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+def evidence_dir() -> Path:
+    return Path(current_app.config.get("EVIDENCE_PATH") or Path(current_app.config["INSTANCE_PATH"]) / "evidence")
+
+
+def blob_path(sha256: str) -> Path:
+    return evidence_dir() / sha256[:2] / sha256
+
+
+def display_name(raw: str | None) -> str:
+    """The uploaded name for display only: no directories, no control characters, bounded."""
+    name = unicodedata.normalize("NFC", raw or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    return name[:200] or "evidence.bin"
+
+
+def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: str | None, description: str = "",
+                   content_type: str | None = None) -> Evidence:
+    description = (description or "").strip()
+    if len(description) > 2000 or "\x00" in description:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"description": _("2,000文字以内で入力してください。")})
+    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
+        raise Forbidden(_("証拠を登録する権限がありません。"))
+    limit = current_app.config["EVIDENCE_MAX_BYTES"]
+    directory = evidence_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(_("ファイルが大きすぎます（上限 %(mb)s MB）。", mb=limit // (1024 * 1024)))
+                digest.update(chunk)
+                out.write(chunk)
+        sha = digest.hexdigest()
+        target = blob_path(sha)
+        target.parent.mkdir(exist_ok=True)
+        os.replace(tmp_name, target)  # same content, same name: a second upload is harmless
+        target.chmod(0o440)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    item = Evidence(incident_id=incident.id, sha256=sha, size=size, filename=display_name(filename),
+                    content_type=(content_type or "")[:255] or None, description=description,
+                    uploaded_by_id=user.id, uploaded_by=user)
+    db.session.add(item)
+    db.session.flush()
+    timeline.record(incident, user, "evidence_added", f"証拠「{item.filename}」を保全しました（SHA-256 {sha[:12]}…）",
+                    {"evidence_id": item.id, "sha256": sha, "size": size, "filename": item.filename})
+    return item
+
+
+def evidence_of(incident: Incident) -> list[Evidence]:
+    return list(db.session.scalars(select(Evidence).where(Evidence.incident_id == incident.id).order_by(Evidence.id)))
+
+
+def get_evidence(incident: Incident, evidence_id: int) -> Evidence:
+    item = db.session.get(Evidence, evidence_id) if 0 < evidence_id < 2**31 else None
+    if item is None or item.incident_id != incident.id:
+        raise NotFound(_("証拠が見つかりません。"))
+    return item
+
+
+def open_for_download(user: User, incident: Incident, item: Evidence, channel: str) -> Path:
+    """Logs the download (chain of custody) and returns the stored file."""
+    path = blob_path(item.sha256)
+    if not path.exists():
+        raise NotFound(_("証拠ファイルが保存場所にありません。"))
+    timeline.record(incident, user, "evidence_downloaded", f"証拠「{item.filename}」をダウンロードしました（{channel}）",
+                    {"evidence_id": item.id, "sha256": item.sha256, "channel": channel})
+    return path

@@ -1,0 +1,22 @@
+"""Incident models: the incident, its tasks, timeline and evidence."""
+from app.incidents.models.evidence import Evidence
+from app.incidents.models.incidents import (
+    IMPACT_LABELS,
+    SEVERITY_LABELS,
+    SEVERITY_ORDER,
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    Impact,
+    Incident,
+    ReferenceCounter,
+    Severity,
+    Source,
+    Stage,
+)
+from app.incidents.models.tasks import Task
+from app.incidents.models.timeline import TimelineEvent
+
+__all__ = [
+    "Evidence", "IMPACT_LABELS", "SEVERITY_LABELS", "SEVERITY_ORDER", "SOURCE_LABELS", "STAGE_LABELS",
+    "Impact", "Incident", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
+]

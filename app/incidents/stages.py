@@ -1,0 +1,89 @@
+"""Moving an incident through the stages of the 緊急時対応計画."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import Conflict, Forbidden, ValidationFailed
+from app.core.permissions import Permission
+from app.core.timeutil import now_utc
+from app.incidents import timeline
+from app.incidents.access import can
+from app.incidents.models import STAGE_LABELS, Incident, Stage
+from app.incidents.tasks import open_required
+
+ORDER = [s.value for s in Stage]
+
+
+def stage_name(code: str) -> str:
+    """The Japanese name from playbooks/stages.yaml, as written into the record."""
+    return next(s.label for s in current_app.extensions["stages"] if s.code == code)
+
+
+def has_post_incident_record(incident: Incident) -> bool:
+    """Closing needs an approved post-incident record (事後報告); that record comes with its own
+    issue, so until then a normal close is refused with 409."""
+    return False
+
+
+def move_stage(user: User, incident: Incident, to: str, reason: str | None = None, override: bool = False,
+               not_incident: bool = False) -> Incident:
+    """Forward one stage at a time (required tasks done, or an officer's override with a reason);
+    back to any earlier stage; from triage, closed as 非該当 with a reason. Checks run in the
+    contract's order: invalid (422), not allowed (403), conflict (409)."""
+    reason = (reason or "").strip() or None
+    if to not in ORDER:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"to": _("不明な段階です。")})
+    if override and not reason:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"reason": _("強制移行には理由が必要です。")})
+    if not_incident and (to != Stage.CLOSED.value or not reason):
+        raise ValidationFailed(_("入力内容に誤りがあります。"),
+                               {"reason" if not reason else "to": _("非該当として終結するには、終結を選び理由を記入してください。")})
+    current = ORDER.index(incident.stage)
+    target = ORDER.index(to)
+    closing = to == Stage.CLOSED.value and not not_incident
+    reopening = incident.stage == Stage.CLOSED.value
+    if not can(user, Permission.INCIDENT_EDIT, incident.organization_id):
+        raise Forbidden(_("段階を変更する権限がありません。"))
+    if (closing or reopening) and not can(user, Permission.INCIDENT_CLOSE, incident.organization_id):
+        raise Forbidden(_("終結・再開できるのは統括情報セキュリティ責任者・CISOです。"))
+    if override and not can(user, Permission.INCIDENT_OVERRIDE_GATE, incident.organization_id):
+        raise Forbidden(_("強制移行できるのは統括情報セキュリティ責任者・CISOです。"))
+    if target == current:
+        raise Conflict(_("すでにこの段階です。"), {"to": to})
+    if not_incident:
+        if incident.stage != Stage.TRIAGE.value:
+            raise Conflict(_("非該当として終結できるのは受付・評価の段階だけです。"), {"to": to})
+        return _set_stage(user, incident, to, reason, kind="closed_not_incident", not_incident=True)
+    if target > current:
+        if target != current + 1:
+            raise Conflict(_("段階は一つずつ進めてください（次は「%(next)s」です）。", next=STAGE_LABELS[Stage(ORDER[current + 1])]),
+                           {"to": to})
+        blocking = open_required(incident, incident.stage)
+        if blocking and not override:
+            raise Conflict(_("必須タスクが %(n)s 件残っているため次の段階へ進めません。", n=len(blocking)),
+                           {"tasks": ", ".join(t.title for t in blocking)})
+        if closing and not has_post_incident_record(incident):
+            raise Conflict(_("終結には事後報告（原因・影響・対応措置・再発防止策）が必要です。"), {"to": to})
+        data = {"overridden_tasks": [t.id for t in blocking]} if blocking else {}
+        return _set_stage(user, incident, to, reason, kind="stage_overridden" if blocking else "stage_changed", data=data)
+    return _set_stage(user, incident, to, reason, kind="stage_back")
+
+
+def _set_stage(user: User, incident: Incident, to: str, reason: str | None, kind: str, not_incident: bool = False,
+               data: dict | None = None) -> Incident:
+    before = incident.stage
+    incident.stage = to
+    now = now_utc()
+    incident.updated_at = now
+    if to == Stage.CLOSED.value:
+        incident.closed_at, incident.not_incident, incident.closed_reason = now, not_incident, reason
+    elif before == Stage.CLOSED.value:
+        incident.closed_at, incident.not_incident, incident.closed_reason = None, False, None
+    db.session.flush()
+    label = "非該当として終結" if not_incident else f"{stage_name(before)} → {stage_name(to)}"
+    summary = f"段階: {label}" + (f"（理由: {reason}）" if reason else "")
+    timeline.record(incident, user, kind, summary, {"from": before, "to": to, "reason": reason} | (data or {}))
+    return incident

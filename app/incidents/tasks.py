@@ -1,0 +1,123 @@
+"""Checklist tasks of an incident, from its body's playbook and added by hand."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.auth.models import Membership, User
+from app.core.db import db
+from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.core.permissions import Permission
+from app.core.timeutil import now_utc
+from app.incidents import timeline
+from app.incidents.access import can
+from app.incidents.models import Incident, Stage, Task
+from app.incidents.playbook import Playbook, playbook_for
+from app.organizations.services import get_profile
+
+
+def incident_playbook(incident: Incident) -> Playbook:
+    return playbook_for(current_app.extensions["playbooks"], get_profile(incident.organization.code))
+
+
+def tasks_of(incident: Incident) -> list[Task]:
+    order = {stage.value: n for n, stage in enumerate(Stage)}
+    tasks = db.session.scalars(select(Task).where(Task.incident_id == incident.id).order_by(Task.position, Task.id))
+    return sorted(tasks, key=lambda t: (order[t.stage], t.position, t.id))
+
+
+def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[Task], list[Task]]:
+    """Adds the playbook items of the incident's category that it lacks; drops open items of a
+    category it no longer has. Completed tasks and tasks added by hand are always kept."""
+    items = incident_playbook(incident).items_for(incident.threat_category, incident.subcategory)
+    wanted = {item.code for item in items}
+    existing = list(db.session.scalars(select(Task).where(Task.incident_id == incident.id)))
+    have = {t.code for t in existing if t.code}
+    position = max((t.position for t in existing), default=0)
+    added = []
+    for item in items:
+        if item.code in have:
+            continue
+        position += 1
+        task = Task(incident_id=incident.id, stage=item.stage, code=item.code, source=item.source, title=item.title,
+                    guidance=item.guidance, required=item.required, role=item.role, position=position)
+        db.session.add(task)
+        added.append(task)
+    dropped = [t for t in existing if t.code and t.code not in wanted and not t.done and t.source != "manual"]
+    for task in dropped:
+        db.session.delete(task)
+    db.session.flush()
+    if existing and (added or dropped):
+        timeline.record(incident, actor, "tasks_changed",
+                        f"区分の変更によりタスクを {len(added)} 件追加、未完了の {len(dropped)} 件を除外",
+                        {"added": [t.code for t in added], "removed": [t.code for t in dropped]})
+    return added, dropped
+
+
+def open_required(incident: Incident, up_to_stage: str) -> list[Task]:
+    order = [s.value for s in Stage]
+    limit = order.index(up_to_stage)
+    return [t for t in tasks_of(incident) if t.required and not t.done and order.index(t.stage) <= limit]
+
+
+def get_task(incident: Incident, task_id: int) -> Task:
+    task = db.session.get(Task, task_id) if 0 < task_id < 2**31 else None
+    if task is None or task.incident_id != incident.id:
+        raise NotFound(_("タスクが見つかりません。"))
+    return task
+
+
+def _require_work(user: User, incident: Incident) -> None:
+    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
+        raise Forbidden(_("このインシデントの作業を行う権限がありません。"))
+
+
+def member_by_email(incident: Incident, email: str) -> User:
+    user = db.session.scalar(
+        select(User).join(Membership).where(
+            func.lower(User.email) == email.strip().lower(), Membership.organization_id == incident.organization_id,
+            Membership.active.is_(True),
+        ).limit(1)
+    )
+    if user is None:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"assignee": _("この団体の担当者ではありません。")})
+    return user
+
+
+def update_task(user: User, incident: Incident, task: Task, done: bool | None = None,
+                assignee_email: str | None = None, assign: bool = False) -> Task:
+    assignee = member_by_email(incident, assignee_email) if assign and assignee_email else None
+    _require_work(user, incident)
+    if assign and task.assignee_id != (assignee.id if assignee else None):
+        task.assignee_id = assignee.id if assignee else None
+        task.assignee = assignee
+        timeline.record(incident, user, "task_assigned",
+                        f"タスク「{task.title}」の担当: {assignee.name if assignee else '（なし）'}",
+                        {"task_id": task.id, "assignee": assignee.email if assignee else None})
+    if done is not None and done != task.done:
+        task.done = done
+        task.done_by_id, task.done_at = (user.id, now_utc()) if done else (None, None)
+        task.done_by = user if done else None
+        timeline.record(incident, user, "task_done" if done else "task_reopened",
+                        f"タスク「{task.title}」を{'完了' if done else '未完了に戻'}しました",
+                        {"task_id": task.id, "code": task.code})
+    db.session.flush()
+    return task
+
+
+def add_task(user: User, incident: Incident, stage: str, title: str, guidance: str = "", required: bool = False,
+             assignee_email: str | None = None) -> Task:
+    assignee = member_by_email(incident, assignee_email) if assignee_email else None
+    if stage == Stage.CLOSED.value:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"stage": _("終結の段階にはタスクを追加できません。")})
+    _require_work(user, incident)
+    position = (db.session.scalar(select(func.max(Task.position)).where(Task.incident_id == incident.id)) or 0) + 1
+    task = Task(incident_id=incident.id, stage=stage, code=None, source="manual", title=title, guidance=guidance,
+                required=required, position=position, created_by_id=user.id,
+                assignee_id=assignee.id if assignee else None)
+    db.session.add(task)
+    db.session.flush()
+    timeline.record(incident, user, "task_added", f"タスク「{title}」を追加しました",
+                    {"task_id": task.id, "stage": stage, "required": required})
+    return task
