@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
-from app.incidents.models import Incident
+from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 
 
 def incident_summary(incident: Incident) -> dict:
@@ -42,6 +42,33 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         ),
         "reporter_id": incident.reporter_id,
         "closed_at": iso_utc(incident.closed_at),
+        "not_incident": incident.not_incident,
+        "closed_reason": incident.closed_reason,
         "deadlines": [],
         "escalation": None,
+    }
+
+
+def task_json(task: Task) -> dict:
+    return {
+        "id": task.id, "stage": task.stage, "code": task.code, "source": task.source, "title": task.title,
+        "guidance": task.guidance, "required": task.required, "role": task.role,
+        "assignee": task.assignee.email if task.assignee else None, "done": task.done,
+        "done_by": task.done_by.email if task.done_by else None, "done_at": iso_utc(task.done_at),
+    }
+
+
+def event_json(event: TimelineEvent) -> dict:
+    body = {"id": event.id, "at": iso_utc(event.at), "actor": event.actor.email if event.actor else None,
+            "kind": event.kind, "summary": event.summary, "data": event.data}
+    if event.kind == "note":
+        body["body_html"] = str(render_markdown(event.data.get("body", "")))
+    return body
+
+
+def evidence_json(item: Evidence, url: str) -> dict:
+    return {
+        "id": item.id, "sha256": item.sha256, "size": item.size, "filename": item.filename,
+        "description": item.description, "uploaded_by": item.uploaded_by.email if item.uploaded_by else None,
+        "uploaded_at": iso_utc(item.uploaded_at), "url": url,
     }

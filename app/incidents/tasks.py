@@ -55,10 +55,12 @@ def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[Ta
     return added, dropped
 
 
-def open_required(incident: Incident, up_to_stage: str) -> list[Task]:
-    order = [s.value for s in Stage]
-    limit = order.index(up_to_stage)
-    return [t for t in tasks_of(incident) if t.required and not t.done and order.index(t.stage) <= limit]
+def open_required(incident: Incident, stage: str) -> list[Task]:
+    """Required tasks of `stage` still open: they hold the incident in that stage. (Tasks of an
+    earlier stage that an officer overrode do not block again.)"""
+    return list(db.session.scalars(select(Task).where(
+        Task.incident_id == incident.id, Task.stage == stage, Task.required.is_(True), Task.done.is_(False),
+    ).order_by(Task.position, Task.id)))
 
 
 def get_task(incident: Incident, task_id: int) -> Task:

@@ -1,0 +1,35 @@
+"""Input schemas for stage moves, tasks and notes."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.incidents.models import Stage
+from app.incidents.schemas import Text, _Input
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class StageMove(_Input):
+    to: Annotated[str, StringConstraints(max_length=20)]
+    reason: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    override: bool = False
+    not_incident: bool = False
+
+
+class TaskUpdate(_Input):
+    done: bool | None = None
+    assignee: Email | None = None  # an e-mail of the body's members; null clears
+
+
+class TaskCreate(_Input):
+    stage: Stage
+    title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    guidance: Annotated[Text, StringConstraints(max_length=5000)] = ""
+    required: bool = False
+    assignee: Email | None = None
+
+
+class NoteCreate(_Input):
+    body: Annotated[Text, Field(min_length=1, max_length=50_000)]
