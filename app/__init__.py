@@ -52,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
     from app.incidents.views import bp as incidents_bp
+    from app.incidents.workflow_views import bp as workflow_bp
     from app.organizations.cli import register_cli as register_org_cli
     from app.web import register_web
 
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(incidents_bp)
+    app.register_blueprint(workflow_bp)
     register_web(app)
     register_org_cli(app)
     register_auth_cli(app)

@@ -1,5 +1,5 @@
 """Evidence upload and download (証拠保全): attachments only, every download logged."""
-from flask import current_app, jsonify, request, send_file, url_for
+from flask import current_app, jsonify, request, url_for
 
 from app.api import bp
 from app.api.errors import ApiError, api_user
@@ -40,13 +40,4 @@ def download_evidence(incident_id: int, evidence_id: int):
     item = evidence.get_evidence(incident, evidence_id)
     path = evidence.open_for_download(api_user(), incident, item, "api")
     db.session.commit()
-    return attachment(path, item)
-
-
-def attachment(path, item):
-    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                         download_name=item.filename, max_age=0, etag=item.sha256)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return evidence.attachment_response(path, item)

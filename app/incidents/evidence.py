@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
+from flask import current_app, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -100,3 +100,13 @@ def open_for_download(user: User, incident: Incident, item: Evidence, channel: s
     timeline.record(incident, user, "evidence_downloaded", f"証拠「{item.filename}」をダウンロードしました（{channel}）",
                     {"evidence_id": item.id, "sha256": item.sha256, "channel": channel})
     return path
+
+
+def attachment_response(path: Path, item: Evidence):
+    """Always a download, never rendered: octet-stream, nosniff, sandboxed."""
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=item.filename, max_age=0, etag=item.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -52,7 +52,7 @@ class IncidentEditForm(IncidentForm):
 
 
 def fill_choices(form: IncidentForm, profile: Profile) -> None:
-    form.threat_category.choices = [(c.code, c.label) for c in profile.threat_categories]
+    form.threat_category.choices = [("", _l("選択してください"))] + [(c.code, c.label) for c in profile.threat_categories]
     form.subcategory.choices = [("", _l("（なし）"))] + [
         (s.code, f"{c.label} — {s.label}") for c in profile.threat_categories for s in c.subcategories
     ]

@@ -1,7 +1,7 @@
 """Incident pages: list with filters, new, show, edit. Thin: load, validate, call a service."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
@@ -11,11 +11,12 @@ from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.formerrors import form_messages
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone
-from app.incidents import services
+from app.incidents import evidence, services, tasks, timeline
 from app.incidents.access import can, get_incident
 from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
 from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
+from app.incidents.workflow_views import ActionForm
 from app.organizations.services import get_profile, organizations_by_ids
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -110,9 +111,16 @@ def new():
 def show(incident_id: int):
     incident = get_incident(current_user, incident_id)
     profile = get_profile(incident.organization.code)
-    can_edit = can(current_user, Permission.INCIDENT_EDIT, incident.organization_id)
-    return render_template("incidents/show.html", incident=incident, profile=profile, can_edit=can_edit,
-                           severity_basis=services.severity_basis(incident))
+    org_id = incident.organization_id
+    return render_template(
+        "incidents/show.html", incident=incident, profile=profile, severity_basis=services.severity_basis(incident),
+        can_edit=can(current_user, Permission.INCIDENT_EDIT, org_id),
+        can_work=can(current_user, Permission.INCIDENT_WORK, org_id),
+        can_override=can(current_user, Permission.INCIDENT_OVERRIDE_GATE, org_id),
+        can_close=can(current_user, Permission.INCIDENT_CLOSE, org_id),
+        tasks=tasks.tasks_of(incident), events=timeline.events_for(incident), evidence=evidence.evidence_of(incident),
+        members=tasks.members_of(incident), stage_defs=current_app.extensions["stages"], form=ActionForm(),
+    )
 
 
 def _edit_form_defaults(form: IncidentEditForm, incident: Incident) -> None:
