@@ -6,7 +6,7 @@ from app.core.db import db
 from app.incidents import services
 from app.incidents.access import get_incident
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
-from app.incidents.serializers import incident_detail, incident_summary
+from app.incidents.serializers import incident_detail, list_row
 
 
 @bp.post("/incidents")
@@ -21,7 +21,7 @@ def create_incident():
 def list_incidents():
     query = parse_query(IncidentQuery)
     items, total = services.list_incidents(api_user(), query)
-    return jsonify({"items": [incident_summary(i) for i in items], "total": total,
+    return jsonify({"items": [list_row(i) for i in items], "total": total,
                     "page": query.page, "per_page": query.per_page})
 
 

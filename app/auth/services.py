@@ -5,6 +5,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import ApiToken, User
@@ -55,7 +56,11 @@ def create_api_token(email: str, name: str | None = None) -> str:
 def user_for_token(token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    # One query: the token, its person and their memberships (every API request starts here).
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token))
+        .options(joinedload(ApiToken.user).joinedload(User.memberships))
+    )
     now = now_utc()
     if row is None or row.revoked_at or (row.expires_at and row.expires_at <= now):
         return None

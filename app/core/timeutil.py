@@ -31,4 +31,6 @@ def format_display(value: dt.datetime | None, with_zone: bool = False) -> str:
 def iso_utc(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"

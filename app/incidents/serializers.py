@@ -5,6 +5,17 @@ from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 
+TIME_FIELDS = {"detected_at", "created_at", "updated_at", "acknowledged_at"}
+
+
+def list_row(row) -> dict:
+    """A row of `list_incidents` in the same shape as `incident_summary`."""
+    body = row._asdict()
+    for name in TIME_FIELDS:
+        body[name] = iso_utc(body[name])
+    del body["organization_name"]
+    return body
+
 
 def incident_summary(incident: Incident) -> dict:
     return {

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 
 from app.auth.models import User
 from app.core.db import db
@@ -21,8 +22,9 @@ from app.incidents.models import Incident, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
 from app.incidents.severity import Facts, asset_ranks, derive_severity
 from app.incidents.tasks import sync_playbook_tasks
+from app.organizations.models import Organization
 from app.organizations.profiles import Profile
-from app.organizations.services import get_profile, organization_by_code
+from app.organizations.services import get_profile, organization_id_for
 
 CLOCK_SKEW = dt.timedelta(minutes=2)
 FIELD_LABELS = {
@@ -212,13 +214,22 @@ def _day_bound(value: dt.datetime | dt.date, end: bool) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=display_zone())
 
 
-def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Incident], int]:
+# A list row is a plain row of these columns (no ORM objects, no long text or JSON columns).
+LIST_COLUMNS = (
+    Incident.id, Incident.reference, Incident.title, Incident.threat_category, Incident.subcategory,
+    Incident.severity, Incident.stage, Incident.source, Incident.detected_at, Incident.created_at,
+    Incident.updated_at, Incident.acknowledged_at, Incident.version,
+    Organization.code.label("organization"), Organization.name.label("organization_name"),
+)
+
+
+def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
     conditions = [visibility_clause(user)]
     if query.organization:
-        org = organization_by_code(query.organization)
-        if org is None or org.id not in user.organization_ids():
+        org_id = organization_id_for(query.organization)
+        if org_id is None or org_id not in user.organization_ids():
             raise NotFound(_("団体が見つかりません。"))
-        conditions.append(Incident.organization_id == org.id)
+        conditions.append(Incident.organization_id == org_id)
     for name in ("threat_category", "stage", "severity"):
         value = getattr(query, name)
         if value:
@@ -234,8 +245,8 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Incident], in
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(Incident.search_text.like(pattern, escape="\\"))
     total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
-    rows = db.session.scalars(
-        select(Incident).where(*conditions)
+    rows = db.session.execute(
+        select(*LIST_COLUMNS).join(Organization, Organization.id == Incident.organization_id).where(*conditions)
         .order_by(Incident.detected_at.desc(), Incident.id.desc())
         .limit(query.per_page).offset((query.page - 1) * query.per_page)
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.auth.models import Membership, User
 from app.core.db import db
@@ -27,7 +27,7 @@ def tasks_of(incident: Incident) -> list[Task]:
     return sorted(tasks, key=lambda t: (order[t.stage], t.position, t.id))
 
 
-def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[Task], list[Task]]:
+def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[dict], list[Task]]:
     """Adds the playbook items of the incident's category that it lacks; drops open items of a
     category it no longer has. Completed tasks and tasks added by hand are always kept."""
     items = incident_playbook(incident).items_for(incident.threat_category, incident.subcategory)
@@ -35,15 +35,14 @@ def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[Ta
     existing = list(db.session.scalars(select(Task).where(Task.incident_id == incident.id)))
     have = {t.code for t in existing if t.code}
     position = max((t.position for t in existing), default=0)
-    added = []
-    for item in items:
-        if item.code in have:
-            continue
-        position += 1
-        task = Task(incident_id=incident.id, stage=item.stage, code=item.code, source=item.source, title=item.title,
-                    guidance=item.guidance, required=item.required, role=item.role, position=position)
-        db.session.add(task)
-        added.append(task)
+    added = [
+        {"incident_id": incident.id, "stage": item.stage, "code": item.code, "source": item.source, "title": item.title,
+         "guidance": item.guidance, "required": item.required, "role": item.role, "position": position + n,
+         "done": False, "created_at": now_utc()}
+        for n, item in enumerate((i for i in items if i.code not in have), start=1)
+    ]
+    if added:
+        db.session.execute(insert(Task), added)  # one executemany, not one INSERT per task
     dropped = [t for t in existing if t.code and t.code not in wanted and not t.done and t.source != "manual"]
     for task in dropped:
         db.session.delete(task)
@@ -51,7 +50,7 @@ def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[Ta
     if existing and (added or dropped):
         timeline.record(incident, actor, "tasks_changed",
                         f"区分の変更によりタスクを {len(added)} 件追加、未完了の {len(dropped)} 件を除外",
-                        {"added": [t.code for t in added], "removed": [t.code for t in dropped]})
+                        {"added": [t["code"] for t in added], "removed": [t.code for t in dropped]})
     return added, dropped
 
 

@@ -54,6 +54,18 @@ def organization_by_code(code: str) -> Organization | None:
     return db.session.scalar(select(Organization).where(Organization.code == code))
 
 
+def organization_id_for(code: str) -> int | None:
+    """Organization ids never change once created, so the code → id map is cached per process;
+    a code not yet seen (a body added by a later `init`) is looked up again."""
+    cache: dict[str, int] = current_app.extensions.setdefault("organization_ids", {})
+    if code not in cache:
+        org_id = db.session.scalar(select(Organization.id).where(Organization.code == code))
+        if org_id is None:
+            return None
+        cache[code] = org_id
+    return cache[code]
+
+
 def organization_summary(org: Organization) -> dict:
     """The API's view of an organization (API.md: GET /api/v1/organizations)."""
     profile = get_profile(org.code)
