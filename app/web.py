@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.auth.models import User
 from app.core.db import db
+from app.core.i18n import category_label
 from app.core.markdown import render_markdown
 from app.core.permissions import ROLE_LABELS
 from app.core.timeutil import format_display
@@ -32,6 +33,7 @@ def register_web(app) -> None:
     app.jinja_env.globals.update(
         STAGE_LABELS=STAGE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, SOURCE_LABELS=SOURCE_LABELS,
         IMPACT_LABELS=IMPACT_LABELS, ROLE_LABELS=ROLE_LABELS, current_locale=lambda: str(get_locale()),
+        category_label=category_label,
     )
 
     @app.post("/lang/<code>")

@@ -10,6 +10,7 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.i18n import category_label
 from app.core.timeutil import display_zone
 from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from app.organizations.profiles import Profile
@@ -52,9 +53,9 @@ class IncidentEditForm(IncidentForm):
 
 
 def fill_choices(form: IncidentForm, profile: Profile) -> None:
-    form.threat_category.choices = [("", _l("選択してください"))] + [(c.code, c.label) for c in profile.threat_categories]
+    form.threat_category.choices = [("", _l("選択してください"))] + [(c.code, category_label(c)) for c in profile.threat_categories]
     form.subcategory.choices = [("", _l("（なし）"))] + [
-        (s.code, f"{c.label} — {s.label}") for c in profile.threat_categories for s in c.subcategories
+        (s.code, f"{category_label(c)} — {s.label}") for c in profile.threat_categories for s in c.subcategories
     ]
     form.network_segments.choices = [(s.code, s.label) for s in profile.network_segments or ()]
     if isinstance(form, IncidentEditForm):

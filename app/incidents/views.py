@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.formerrors import form_messages
+from app.core.i18n import category_label
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone
 from app.incidents import evidence, services, tasks, timeline
@@ -55,7 +56,7 @@ def index():
     categories: dict[str, str] = {}
     for org in orgs:
         for category in get_profile(org.code).threat_categories:
-            categories.setdefault(category.code, category.label)
+            categories.setdefault(category.code, category_label(category))
     pages = max(1, -(-total // query.per_page))
     creatable = [o for o in orgs if can(current_user, Permission.INCIDENT_CREATE, o.id)]
     return render_template(
