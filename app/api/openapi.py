@@ -6,6 +6,7 @@ from pydantic import TypeAdapter
 
 from app.api import bp
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
+from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
 
 ERROR = {
     "type": "object",
@@ -63,7 +64,8 @@ def _body(name: str) -> dict:
 
 def build_document() -> dict:
     schemas: dict = {"Error": ERROR, "Incident": INCIDENT}
-    for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate)):
+    for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate), ("StageMove", StageMove),
+                        ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate)):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -77,6 +79,48 @@ def build_document() -> dict:
          if name.startswith("detected") else ""}
         for name in IncidentQuery.model_fields
     ]
+    incident_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    collection = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}},
+                                                   "total": {"type": "integer"}}}
+    workflow_paths = {
+        "/api/v1/incidents/{id}/stage": {"parameters": incident_id, "post": {
+            "requestBody": _body("StageMove"),
+            "description": "Forward one stage at a time; back to any earlier stage; from triage `to: closed` with "
+                           "`not_incident` and a reason closes as 非該当 (allowed to CSIRT). 409 lists the open "
+                           "required tasks of the current stage in `fields.tasks`. Closing from `prevent` needs a "
+                           "post-incident record (409 until one exists). Reopening a closed incident: 統括責任者/CISO.",
+            "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 415, 422)}},
+        "/api/v1/incidents/{id}/tasks": {"parameters": incident_id,
+            "get": {"description": "Extension fields: code, source (common / category / category.sub / manual), "
+                                   "guidance, role, assignee.", "responses": _ok(200, collection) | _errors(401, 404)},
+            "post": {"description": "Extension: add a task by hand.", "requestBody": _body("TaskCreate"),
+                     "responses": _ok(201, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
+        "/api/v1/incidents/{id}/tasks/{task_id}": {
+            "parameters": incident_id + [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "patch": {"description": "`done` completes or reopens; extension: `assignee` (a member's e-mail, null clears).",
+                      "requestBody": _body("TaskUpdate"),
+                      "responses": _ok(200, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
+        "/api/v1/incidents/{id}/timeline": {"parameters": incident_id, "get": {
+            "description": "Oldest first. Notes carry `data.body` (Markdown) and the sanitized `body_html`.",
+            "responses": _ok(200, collection) | _errors(401, 404)}},
+        "/api/v1/incidents/{id}/notes": {"parameters": incident_id, "post": {
+            "description": "Extension: add a Markdown note to the timeline.", "requestBody": _body("NoteCreate"),
+            "responses": _ok(201, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
+        "/api/v1/incidents/{id}/evidence": {"parameters": incident_id,
+            "get": {"description": "Extension: the incident's evidence.", "responses": _ok(200, collection) | _errors(401, 404)},
+            "post": {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}, "description": {"type": "string"}}}}}},
+                "description": "Stored by SHA-256 outside the web root; limit EVIDENCE_MAX_BYTES (default 20 MiB).",
+                "responses": _ok(201, {"type": "object"}) | _errors(401, 403, 404, 413, 415, 422)}},
+        "/api/v1/incidents/{id}/evidence/{evidence_id}": {
+            "parameters": incident_id + [{"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "get": {"description": "Downloads as an attachment (application/octet-stream, nosniff); every download "
+                                   "is written to the timeline and the audit log.",
+                    "responses": {"200": {"description": "the file"}} | _errors(401, 404)}},
+        "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
+                                         "responses": _ok(200, {"type": "object"}) | _errors(401, 403)}},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "CSIRT case management for Japanese local governments", "version": "1"},
@@ -100,7 +144,7 @@ def build_document() -> dict:
                                          "`severity: null` returns to the derived one.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
-        },
+        } | workflow_paths,
     }
 
 
