@@ -27,7 +27,7 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")  # loaded where needed
 
     @property
     def is_active(self) -> bool:

@@ -1,6 +1,8 @@
 """Markdown to HTML, always sanitized with nh3 before it reaches a page."""
 from __future__ import annotations
 
+import threading
+
 import markdown as md
 import nh3
 from markupsafe import Markup
@@ -12,8 +14,21 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 
 
+_local = threading.local()
+
+
+def _parser() -> md.Markdown:
+    """One parser per thread, reset between documents (building one costs more than rendering)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = md.Markdown(extensions=["tables", "fenced_code"], output_format="html")
+    return parser.reset()
+
+
 def render_markdown(text: str | None) -> Markup:
-    html = md.markdown(text or "", extensions=["tables", "fenced_code"], output_format="html")
+    if not text:
+        return Markup("")
+    html = _parser().convert(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
