@@ -1,7 +1,7 @@
 """Application factory."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, current_app, jsonify, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -23,6 +23,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or "ja"
 
 
+EVIDENCE_UPLOADS = {"api.upload_evidence", "workflow.upload_evidence"}
+
+
+def _body_limit() -> None:
+    """Bodies are capped at MAX_CONTENT_LENGTH (1 MiB), evidence uploads at their own limit."""
+    if request.endpoint in EVIDENCE_UPLOADS:
+        request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 64 * 1024
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
@@ -30,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    app.before_request(_body_limit)  # before CSRF, which reads the form
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)

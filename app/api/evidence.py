@@ -1,5 +1,5 @@
 """Evidence upload and download (証拠保全): attachments only, every download logged."""
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 
 from app.api import bp
 from app.api.errors import ApiError, api_user
@@ -16,11 +16,10 @@ def _url(item) -> str:
 @bp.post("/incidents/<int:incident_id>/evidence")
 def upload_evidence(incident_id: int):
     incident = get_incident(api_user(), incident_id)
-    request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 64 * 1024
     if not request.mimetype.startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "expected multipart/form-data with a `file` part")
     upload = request.files.get("file")
-    if upload is None:
+    if upload is None or not upload.filename:
         raise ApiError(422, "invalid", "invalid input", {"file": "a file is required"})
     item = evidence.store_evidence(api_user(), incident, upload.stream, upload.filename,
                                    request.form.get("description", ""), upload.mimetype)

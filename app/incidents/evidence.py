@@ -28,6 +28,10 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+def _human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size / 1024:g} KiB"
+
+
 def evidence_dir() -> Path:
     return Path(current_app.config.get("EVIDENCE_PATH") or Path(current_app.config["INSTANCE_PATH"]) / "evidence")
 
@@ -60,7 +64,7 @@ def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: s
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(_("ファイルが大きすぎます（上限 %(mb)s MB）。", mb=limit // (1024 * 1024)))
+                    raise TooLarge(_("ファイルが大きすぎます（上限 %(limit)s）。", limit=_human_size(limit)))
                 digest.update(chunk)
                 out.write(chunk)
         sha = digest.hexdigest()

@@ -160,7 +160,7 @@ def load_checklists(directory: Path) -> dict[str, Playbook]:
             if spec.extends not in files:
                 raise PlaybookError(f"{filename}: extends: unknown playbook '{spec.extends}'")
             if spec.extends in chain:
-                raise PlaybookError(f"{filename}: extends: circular ({' → '.join(chain + (spec.extends,))})")
+                raise PlaybookError(f"{filename}: extends: circular ({' → '.join(chain + (key, spec.extends))})")
             if spec.common or spec.categories or spec.subcategories:
                 raise PlaybookError(f"{filename}: a playbook that extends another gives its items under `add`")
             items = list(resolve(spec.extends, chain + (key,)).items)

@@ -2,7 +2,7 @@
 POST that calls the same service as the API and redirects back to the incident page."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -110,7 +110,6 @@ def add_note(incident_id: int):
 @login_required
 def upload_evidence(incident_id: int):
     incident = get_incident(current_user, incident_id)
-    request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 64 * 1024
     upload = request.files.get("file")
 
     def action():
