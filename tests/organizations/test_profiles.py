@@ -18,7 +18,9 @@ from app.config import REPO_ROOT
 from app.organizations.profiles import ProfileError, load_profile_file, load_profiles
 
 PROFILES_DIR = REPO_ROOT / "playbooks" / "organizations"
-SEEDS_DIR = Path("/work/shared/seeds")
+# shared/ sits beside the repository (on a developer's machine and in CI alike).
+SEEDS_DIR = next((p for p in (Path(__file__).resolve().parents[3] / "shared" / "seeds", Path("/work/shared/seeds"))
+                  if p.is_dir()), Path("/work/shared/seeds"))
 
 # seeds/INDEX.md: file -> body code
 SEED_FILES = {
