@@ -56,11 +56,16 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["stages"] = load_stages(playbooks_path / "stages.yaml")
     app.extensions["playbooks"] = load_checklists(playbooks_path / "checklists")
     check_subcategories(app.extensions["playbooks"], app.extensions["profiles"])
+    from app.escalation.policy import load_escalation
+    app.extensions["escalation"] = load_escalation(playbooks_path / "escalation.yaml")
 
     from app.api import bp as api_bp
     from app.audit.cli import register_cli as register_audit_cli
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
+    from app.escalation.cli import register_cli as register_escalation_cli
+    from app.escalation.scheduler import start_scheduler
+    from app.escalation.views import bp as escalation_bp
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
     from app.organizations.cli import register_cli as register_org_cli
@@ -71,6 +76,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(workflow_bp)
+    app.register_blueprint(escalation_bp)
+    register_escalation_cli(app)
+    app.before_request(lambda: start_scheduler(app) and None)  # a hook that returns a value would be the response
     register_web(app)
     register_org_cli(app)
     register_auth_cli(app)

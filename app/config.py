@@ -44,6 +44,11 @@ class Config:
         self.PAGE_SIZE = 50
         self.EVIDENCE_MAX_BYTES = int(env.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
         self.EVIDENCE_PATH = env.get("EVIDENCE_PATH") or None
+        self.SMTP_HOST = env.get("SMTP_HOST") or None
+        self.SMTP_PORT = int(env.get("SMTP_PORT") or 25)
+        self.MAIL_FROM = env.get("MAIL_FROM") or "csirt@localhost"
+        self.WEBHOOK_SECRET = env.get("WEBHOOK_SECRET") or None
+        self.ACK_LINK_MAX_AGE = int(env.get("ACK_LINK_MAX_AGE", str(7 * 24 * 3600)))
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import audit, errors, evidence, incidents, openapi, organizations, workflow  # noqa: E402,F401
+from app.api import audit, errors, escalation, evidence, incidents, openapi, organizations, workflow  # noqa: E402,F401

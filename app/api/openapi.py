@@ -40,7 +40,8 @@ INCIDENT = {
         "version": {"type": "integer"},
         "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
         "deadlines": {"type": "array", "items": {"type": "object"}},
-        "escalation": {"type": ["object", "null"]},
+        "escalation": {"type": ["object", "null"], "description": "level (last level reached, 0 before the first), "
+                       "next_at, state (active / acknowledged / exhausted / superseded); extensions: cycle, levels"},
     },
 }
 
@@ -118,6 +119,15 @@ def build_document() -> dict:
             "get": {"description": "Downloads as an attachment (application/octet-stream, nosniff); every download "
                                    "is written to the timeline and the audit log.",
                     "responses": {"200": {"description": "the file"}} | _errors(401, 404)}},
+        "/api/v1/incidents/{id}/acknowledge": {"parameters": incident_id, "post": {
+            "description": "Stops the running escalation (unsent messages are cancelled) and records who. The first "
+                           "acknowledgement is kept in `acknowledged_at`; a repeated call changes nothing.",
+            "responses": _ok(200, incident_ref) | _errors(401, 403, 404)}},
+        "/api/v1/incidents/{id}/notifications": {"parameters": incident_id, "get": {
+            "description": "The outbox rows of the incident. Extensions: event_id (also the webhook's X-Event-Id and "
+                           "the e-mail's X-Event-Id), event (escalation / nobody_reachable), cycle (a raised severity "
+                           "starts a new cycle), next_attempt_at, created_at; status may also be `sending` (claimed).",
+            "responses": _ok(200, collection) | _errors(401, 404)}},
         "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
                                          "responses": _ok(200, {"type": "object"}) | _errors(401, 403)}},
     }

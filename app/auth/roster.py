@@ -23,22 +23,15 @@ from app.auth.models import Membership, User
 from app.auth.services import MIN_PASSWORD_LENGTH, hash_password
 from app.core.db import db
 from app.core.permissions import Role
+from app.escalation.plan import replace_plan
+from app.escalation.policy import Level
 from app.organizations.services import organization_by_code
 
-DURATION = re.compile(r"^(\d+)([smhd])$")
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class RosterError(Exception):
     pass
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    match = DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"'{text}' is not a duration like 30s, 15m, 2h, 1d")
-    number, unit = int(match.group(1)), match.group(2)
-    return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: number})
 
 
 class _Strict(BaseModel):
@@ -69,14 +62,19 @@ class OnCallEntry(_Strict):
         return value
 
 
-class EscalationLevel(_Strict):
-    notify: list[Role] = Field(min_length=1)
-    after: str
+class OnCallOverrideEntry(_Strict):
+    """Extension: someone covers a role for a period, ahead of the rotation."""
 
-    @field_validator("after")
+    role: Role
+    email: EmailStr
+    starts: dt.datetime
+    ends: dt.datetime
+
+    @field_validator("starts", "ends")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. +09:00")
         return value
 
 
@@ -84,7 +82,8 @@ class RosterFile(_Strict):
     organization: str
     people: list[PersonEntry] = Field(min_length=1)
     on_call: list[OnCallEntry] = []
-    escalation: dict[Literal[SEVERITIES], list[EscalationLevel]] = {}  # type: ignore[valid-type]
+    on_call_overrides: list[OnCallOverrideEntry] = []
+    escalation: dict[Literal[SEVERITIES], list[Level]] = {}  # type: ignore[valid-type]
 
 
 @dataclass
@@ -94,6 +93,7 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
+    plan_changed: bool = False
 
 
 def _entry_name(data: dict, loc: tuple) -> str:
@@ -158,6 +158,15 @@ def _check_references(roster: RosterFile, filename: str) -> None:
         for member in rotation.members:
             if member.lower() not in emails:
                 raise RosterError(f"{filename}: on_call[{i}]: members: {member} is not in this file")
+    roles = [r.role for r in roster.on_call]
+    for i, role in enumerate(roles):
+        if roles.index(role) != i:
+            raise RosterError(f"{filename}: on_call[{i}]: role: {role.value} has two rotations")
+    for i, cover in enumerate(roster.on_call_overrides):
+        if cover.email.lower() not in emails:
+            raise RosterError(f"{filename}: on_call_overrides[{i}]: email: {cover.email} is not in this file")
+        if cover.ends <= cover.starts:
+            raise RosterError(f"{filename}: on_call_overrides[{i}]: ends: must be after starts")
 
 
 def import_roster(roster: RosterFile) -> ImportResult:
@@ -198,6 +207,8 @@ def import_roster(roster: RosterFile) -> ImportResult:
         if membership.user.email not in result.deactivated:
             result.deactivated.append(membership.user.email)
     session.flush()
+    ids = {email: user.id for email, user in users.items()}
+    result.plan_changed = replace_plan(org.id, roster, ids)
     return result
 
 

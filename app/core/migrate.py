@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from app.config import REPO_ROOT
+from app.core.db import make_engine
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
@@ -14,4 +17,16 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 
 def upgrade_head(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "head")
+    """Applies every migration, then checks the database really is at head (a migration whose
+    transaction was silently rolled back must not pass for a success)."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "head")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise RuntimeError(f"migration incomplete: database at {current}, expected {head}")

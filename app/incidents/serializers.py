@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
+from app.escalation.services import escalation_summary
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 
 TIME_FIELDS = {"detected_at", "created_at", "updated_at", "acknowledged_at"}
@@ -36,6 +37,13 @@ def incident_summary(incident: Incident) -> dict:
     }
 
 
+def _escalation(incident: Incident) -> dict | None:
+    summary = escalation_summary(incident)
+    if summary is None:
+        return None
+    return summary | {"next_at": iso_utc(summary["next_at"])}
+
+
 def incident_detail(incident: Incident, severity_basis: str | None = None) -> dict:
     return incident_summary(incident) | {
         "description": incident.description,
@@ -56,7 +64,7 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "not_incident": incident.not_incident,
         "closed_reason": incident.closed_reason,
         "deadlines": [],
-        "escalation": None,
+        "escalation": _escalation(incident),
     }
 
 

@@ -16,9 +16,10 @@ from app.core.db import db
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone, now_utc
+from app.escalation.services import start_escalation
 from app.incidents import timeline
 from app.incidents.access import can, organization_for_input, visibility_clause
-from app.incidents.models import Incident, ReferenceCounter, Stage
+from app.incidents.models import SEVERITY_ORDER, Incident, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
 from app.incidents.severity import Facts, asset_ranks, derive_severity
 from app.incidents.tasks import sync_playbook_tasks
@@ -158,6 +159,7 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
                     {"title": incident.title, "threat_category": incident.threat_category,
                      "severity": incident.severity, "detected_at": incident.detected_at})
     sync_playbook_tasks(incident, user)
+    start_escalation(incident, user, "登録")
     return incident
 
 
@@ -202,6 +204,8 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
                         {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}})
         if {"threat_category", "subcategory"} & changes.keys():
             sync_playbook_tasks(incident, user)
+        if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
+            start_escalation(incident, user, "重大度の引き上げ")
     return changes
 
 

@@ -12,6 +12,8 @@ from app.core.formerrors import form_messages
 from app.core.i18n import category_label
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone
+from app.escalation.queries import notifications_of
+from app.escalation.services import escalation_summary
 from app.incidents import evidence, services, tasks, timeline
 from app.incidents.access import can, get_incident
 from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
@@ -121,6 +123,7 @@ def show(incident_id: int):
         can_close=can(current_user, Permission.INCIDENT_CLOSE, org_id),
         tasks=tasks.tasks_of(incident), events=timeline.events_for(incident), evidence=evidence.evidence_of(incident),
         members=tasks.members_of(incident), stage_defs=current_app.extensions["stages"], form=ActionForm(),
+        escalation=escalation_summary(incident), notifications=notifications_of(incident),
     )
 
 

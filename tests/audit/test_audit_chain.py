@@ -98,11 +98,12 @@ def test_busy_concurrent_run_leaves_a_gapless_intact_chain(app, factory, auditor
 
     ids = audit_ids()
     count = len(ids)
-    # every thread: 2 incidents created, 1 update, 1 note, 1 task done = 5 timeline entries, plus tokens
+    # every thread: 2 incidents created (each also starts an escalation), 1 update, 1 note, 1 task done
+    # = 7 timeline entries, plus tokens
     with db.engine.connect() as conn:
         incident_actions = conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'incident.%'")).scalar()
         events = conn.execute(text("SELECT COUNT(*) FROM timeline_events")).scalar()
-    assert incident_actions == events == 30
+    assert incident_actions == events == 42
     assert ids == list(range(1, count + 1))
     client = app.test_client()
     assert api_verify(client, auditor) == {"ok": True, "entries": count, "first_bad": None}
@@ -124,13 +125,16 @@ def test_busy_concurrent_run_leaves_a_gapless_intact_chain(app, factory, auditor
 
 
 @pytest.mark.parametrize("column,value", [
-    ("actor", "someone@else.example.jp"), ("action", "incident.note"), ("organization", "saga"),
+    ("actor", "someone@else.example.jp"), ("action", "incident.created"), ("organization", "saga"),
     ("object_id", "999999"), ("prev_hash", "f" * 64), ("hash", "0" * 64),
 ])
 def test_changing_any_field_is_found(app, client, factory, auditor, column, value):
     make_entries(client, factory.headers(factory.user({"ageo": ["csirt"]})))
     ids = audit_ids()
     victim = ids[2]
+    with db.engine.connect() as conn:
+        original = conn.execute(text(f"SELECT {column} FROM audit_log WHERE id = :id"), {"id": victim}).scalar()
+    assert str(original) != value  # the forgery must really change the entry
     execute(f"UPDATE audit_log SET {column} = :v WHERE id = :id", v=value, id=victim)
     result = api_verify(client, auditor)
     assert result["ok"] is False

@@ -308,7 +308,7 @@ BAD_ENTRIES = {
         {"notify": ["csirt"], "after": "0s"}, {"notify": ["ciso"], "after": "15x"}]})),
         ["escalation.critical.1.after", "'15x' is not a duration"]),
     "escalation unknown role": (_bad(lambda d: d.update(escalation={"high": [{"notify": ["boss"], "after": "0s"}]})),
-                                ["escalation.high.0.notify.0"]),
+                                ["escalation.high.0.notify", "'boss'"]),
     "escalation unknown severity": (_bad(lambda d: d.update(escalation={"urgent": [{"notify": ["csirt"], "after": "0s"}]})),
                                     ["escalation", "urgent"]),
 }

@@ -13,7 +13,7 @@ from tests.workflow.helpers import login
 
 def _busy_incident(factory, owner, helper, n_events: int):
     """An ageo intentional/malware incident (32 playbook tasks), two done by different people, one
-    assigned, one evidence file (5 timeline entries), then notes until the timeline holds `n_events`."""
+    assigned, one evidence file (6 timeline entries with the escalation start), then notes until the timeline holds `n_events`."""
     incident = factory.incident(owner, subcategory="malware")
     items = tasks.tasks_of(incident)
     tasks.update_task(owner, incident, items[0], done=True)
@@ -49,15 +49,15 @@ def _count_statements(app, client, url: str) -> tuple[int, str]:
 def test_incident_page_statement_count_does_not_grow_with_the_timeline(app, client, factory):
     owner = factory.user({"ageo": ["csirt"]}, name="担当 一郎")
     helper = factory.user({"ageo": ["system_admin"]}, name="情シス 二郎")
-    small = _busy_incident(factory, owner, helper, 5)
+    small = _busy_incident(factory, owner, helper, 6)
     large = _busy_incident(factory, owner, helper, 200)
     login(client, owner)
     client.get(f"/incidents/{small.id}")  # warm-up: caches that fill once per process
 
     small_count, small_page = _count_statements(app, client, f"/incidents/{small.id}")
     large_count, large_page = _count_statements(app, client, f"/incidents/{large.id}")
-    assert small_page.count('<li class="ev-') == 5 and small_page.count('class="ev-note"') == 0
-    assert large_page.count('<li class="ev-') == 200 and large_page.count('class="ev-note"') == 195
+    assert small_page.count('<li class="ev-') == 6 and small_page.count('class="ev-note"') == 0
+    assert large_page.count('<li class="ev-') == 200 and large_page.count('class="ev-note"') == 194
     assert large_page.count("<strong>経過 190</strong>") == 1
     assert "情シス 二郎" in large_page and "担当 一郎" in large_page
     assert 5 <= small_count == large_count, (small_count, large_count)
@@ -67,7 +67,7 @@ def test_incident_page_statement_count_does_not_grow_with_the_timeline(app, clie
 def test_api_timeline_and_tasks_are_constant_too(app, client, factory):
     owner = factory.user({"ageo": ["csirt"]})
     helper = factory.user({"ageo": ["system_admin"]})
-    small = _busy_incident(factory, owner, helper, 5)
+    small = _busy_incident(factory, owner, helper, 6)
     large = _busy_incident(factory, owner, helper, 200)
     headers = factory.headers(owner)
     counts = {}

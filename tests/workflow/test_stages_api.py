@@ -54,7 +54,7 @@ def test_new_incident_starts_at_triage_with_its_playbook_tasks(client, factory):
     assert codes["malware-preserve-sample"]["source"] == "intentional.malware"
     assert [t["code"] for t in items if t["stage"] == "triage" and t["required"]] == [
         "triage-record-report", "triage-assess", "triage-severity"]
-    assert kinds(client, h["csirt"], incident["id"]) == ["created"]
+    assert kinds(client, h["csirt"], incident["id"]) == ["created", "escalation_started"]
 
 
 def test_open_required_tasks_block_and_only_officers_override_with_reason(client, factory):
@@ -213,7 +213,7 @@ def test_error_order_unreadable_then_invalid_then_forbidden_then_conflict(client
     assert_error(move(client, h["security_manager"], iid, "triage"), 403)
     # 409 last
     assert_error(move(client, h["csirt"], iid, "contain"), 409)
-    assert kinds(client, h["csirt"], iid) == ["created"]
+    assert kinds(client, h["csirt"], iid) == ["created", "escalation_started"]
 
 
 def test_concurrent_moves_of_one_incident_let_exactly_one_through(app, client, factory):
@@ -237,7 +237,7 @@ def test_concurrent_moves_of_one_incident_let_exactly_one_through(app, client, f
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 409, 409, 409]
-    assert kinds(client, h, iid) == ["created", "stage_overridden"]
+    assert kinds(client, h, iid) == ["created", "escalation_started", "stage_overridden"]
     got = client.get(f"{API}/{iid}", headers=h).json
     assert got["stage"] == "report" and got["version"] == 2
     # the refused moves were rolled back whole: the audit chain has no gap

@@ -78,7 +78,7 @@ def test_changing_only_the_title_does_not_touch_tasks(client, factory):
     before = tasks(client, h, iid)
     assert client.patch(f"{API}/{iid}", headers=h, json={"title": "件名変更", "version": 1}).status_code == 200
     assert tasks(client, h, iid) == before
-    assert [e["kind"] for e in timeline(client, h, iid)] == ["created", "updated"]
+    assert [e["kind"] for e in timeline(client, h, iid)] == ["created", "escalation_started", "updated"]
 
 
 def test_assign_and_unassign_a_task(client, factory):

@@ -38,7 +38,7 @@ def test_timeline_lists_everything_in_order(client, factory):
 
     events = timeline(client, h, iid)
     assert [e["kind"] for e in events] == [
-        "created", "updated", "task_done", "note", "task_done", "task_done", "stage_changed",
+        "created", "escalation_started", "updated", "task_done", "note", "task_done", "task_done", "stage_changed",
         "evidence_added", "evidence_downloaded"]
     ids = [e["id"] for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -49,16 +49,17 @@ def test_timeline_lists_everything_in_order(client, factory):
     assert {e["actor"] for e in events} == {user.email}
     assert all(set(e) >= {"id", "at", "actor", "kind", "summary", "data"} for e in events)
 
-    created, changed = events[0], events[1]
+    created, started, changed = events[0], events[1], events[2]
     assert created["data"]["title"] == "旧件名" and created["data"]["threat_category"] == "intentional"
     assert created["data"]["detected_at"] == "2026-11-20T01:00:00Z"
     assert created["summary"].startswith(incident["reference"])
+    assert started["data"]["cycle"] == 1 and started["data"]["severity"] == created["data"]["severity"]
     assert changed["data"] == {"changes": {"title": {"before": "旧件名", "after": "新件名"}}}
     assert changed["summary"] == "件名 を変更しました"
-    assert events[2]["data"] == {"task_id": task["id"], "code": "triage-record-report"}
-    assert events[3]["data"] == {"body": "初報を受領"} and events[3]["body_html"] == "<p>初報を受領</p>"
-    assert events[6]["data"]["to"] == "report"
-    assert events[7]["data"]["evidence_id"] == evidence["id"] and events[8]["data"]["channel"] == "api"
+    assert events[3]["data"] == {"task_id": task["id"], "code": "triage-record-report"}
+    assert events[4]["data"] == {"body": "初報を受領"} and events[4]["body_html"] == "<p>初報を受領</p>"
+    assert events[7]["data"]["to"] == "report"
+    assert events[8]["data"]["evidence_id"] == evidence["id"] and events[9]["data"]["channel"] == "api"
 
 
 def test_timeline_records_a_severity_and_list_change_with_before_and_after(client, factory):
@@ -68,7 +69,11 @@ def test_timeline_records_a_severity_and_list_change_with_before_and_after(clien
         "version": 1, "impacts": ["leak"], "network_segments": ["lgwan"], "severity": "high",
         "severity_reason": "住民の個人情報を含む可能性"})
     assert response.status_code == 200, response.json
-    changes = timeline(client, h, iid)[-1]["data"]["changes"]
+    events = timeline(client, h, iid)
+    # raising the severity (low -> high) starts a new escalation cycle right after the update
+    assert [e["kind"] for e in events] == ["created", "escalation_started", "updated", "escalation_started"]
+    assert events[-1]["data"]["cycle"] == 2 and events[-1]["data"]["severity"] == "high"
+    changes = events[-2]["data"]["changes"]
     assert changes["impacts"] == {"before": [], "after": ["leak"]}
     assert changes["network_segments"] == {"before": [], "after": ["lgwan"]}
     assert changes["severity"] == {"before": "low", "after": "high"}
@@ -114,6 +119,6 @@ def test_note_errors_and_roles(client, factory):
     assert_error(client.post(url, headers=reporter, json={"body": ""}), 422)
     saga = factory.headers(factory.user({"saga": ["csirt"]}))
     assert_error(client.post(url, headers=saga, json={"body": "x"}), 404)
-    assert [e["kind"] for e in timeline(client, csirt, iid)] == ["created"]
+    assert [e["kind"] for e in timeline(client, csirt, iid)] == ["created", "escalation_started"]
     # the reporter reads their own incident's timeline
-    assert [e["kind"] for e in timeline(client, reporter, iid)] == ["created"]
+    assert [e["kind"] for e in timeline(client, reporter, iid)] == ["created", "escalation_started"]

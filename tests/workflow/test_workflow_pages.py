@@ -31,7 +31,7 @@ def test_refused_move_shows_the_japanese_message_and_keeps_the_stage(client, fac
     assert "必須タスクが 3 件残っているため次の段階へ進めません。" in text
     assert "報告者・報告経路・受付日時を記録する" in text
     assert _stage(incident.id) == "triage"
-    assert [e.kind for e in _events(incident.id)] == ["created"]
+    assert [e.kind for e in _events(incident.id)] == ["created", "escalation_started"]
     # the flash is shown once
     assert "次の段階へ進めません" not in client.get(f"/incidents/{incident.id}").text
 
@@ -139,4 +139,4 @@ def test_tasks_and_notes_through_the_page(client, factory):
                         follow_redirects=True)
     assert empty.status_code == 200
     kinds = [e.kind for e in _events(incident.id)]
-    assert kinds == ["created", "task_done", "task_assigned", "task_assigned", "task_reopened", "task_added", "note"]
+    assert kinds == ["created", "escalation_started", "task_done", "task_assigned", "task_assigned", "task_reopened", "task_added", "note"]

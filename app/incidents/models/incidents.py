@@ -115,7 +115,8 @@ class Incident(Base):
     severity_overridden_at: Mapped[dt.datetime | None]
     stage: Mapped[str] = mapped_column(String(10), default=Stage.TRIAGE.value)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_at: Mapped[dt.datetime | None]  # the first acknowledgement (for response-time figures)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime | None]
     not_incident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # closed at triage as 非該当
     closed_reason: Mapped[str | None] = mapped_column(Text)

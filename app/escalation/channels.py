@@ -1,0 +1,119 @@
+"""Delivery: e-mail over SMTP and signed JSON webhooks. In-app messages need no delivery."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+from itsdangerous import URLSafeTimedSerializer
+
+from app.escalation.models import Notification
+from app.incidents.models import Incident
+
+SEVERITY_JA = {"critical": "緊急", "high": "高", "medium": "中", "low": "低"}
+ACK_SALT = "incident-acknowledge"
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def webhook_secret() -> bytes:
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if secret:
+        return secret.encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"webhook", hashlib.sha256).hexdigest().encode()
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(webhook_secret(), body, hashlib.sha256).hexdigest()
+
+
+def ack_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ACK_SALT)
+
+
+def ack_link(notification: Notification) -> str:
+    token = ack_serializer().dumps({"n": notification.id, "u": notification.recipient_id})
+    return current_app.config["BASE_URL"].rstrip("/") + f"/ack/{token}"  # built by the ticker, outside any request
+
+
+def incident_url(incident: Incident) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + f"/incidents/{incident.id}"
+
+
+def payload(notification: Notification, incident: Incident) -> dict:
+    return {
+        "event_id": notification.event_id, "event": notification.event, "level": notification.level,
+        "recipient": notification.recipient,
+        "incident": {"id": incident.id, "reference": incident.reference, "organization": incident.organization.code,
+                     "title": incident.title, "severity": incident.severity,
+                     "threat_category": incident.threat_category, "stage": incident.stage,
+                     "url": incident_url(incident)},
+    }
+
+
+def _withhold_details(incident: Incident) -> bool:
+    """A critical incident with personal data: the mail carries a link, not the description."""
+    return incident.severity == "critical" and (incident.pd_involved or incident.pd_my_number)
+
+
+def email_message(notification: Notification, incident: Incident, what_to_do: list[str]) -> EmailMessage:
+    category = next((c.label for c in current_app.extensions["profiles"][incident.organization.code].threat_categories
+                     if c.code == incident.threat_category), incident.threat_category)
+    urgent = "【緊急】" if incident.severity == "critical" else ""
+    message = EmailMessage()
+    message["Subject"] = f"{urgent}[{incident.reference}] インシデント通知: {incident.title}"
+    message["From"] = current_app.config.get("MAIL_FROM") or "csirt@localhost"
+    message["To"] = notification.recipient
+    message["Message-ID"] = make_msgid(idstring=notification.event_id.replace("-", ""), domain="csirt.local")
+    message["X-Event-Id"] = notification.event_id
+    body = [
+        f"{notification.user.name} 様", "",
+        f"{incident.organization.name}のインシデントについて、第{notification.level}段階の連絡です。",
+        "", f"番号: {incident.reference}", f"件名: {incident.title}", f"脅威区分: {category}",
+        f"重大度: {SEVERITY_JA.get(incident.severity, incident.severity)}", "",
+    ]
+    if _withhold_details(incident):
+        body += ["個人情報を含む重大な事案のため、内容はメールに記載していません。下記のリンクから確認してください。", ""]
+    elif incident.description:
+        body += ["内容:", incident.description[:2000], ""]
+    if what_to_do:
+        body += ["対応していただくこと:"] + [f"・{item}" for item in what_to_do] + [""]
+    body += ["確認した場合は、次のリンクから受領（確認）を登録してください。以降の段階への連絡が止まります。",
+             ack_link(notification), "", f"インシデントの画面: {incident_url(incident)}"]
+    message.set_content("\n".join(body))
+    return message
+
+
+def send_email(message: EmailMessage) -> None:
+    host = current_app.config.get("SMTP_HOST")
+    if not host:
+        raise DeliveryError("SMTP_HOST is not set")
+    try:
+        with smtplib.SMTP(host, int(current_app.config.get("SMTP_PORT") or 25), timeout=10) as smtp:
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP: {exc}") from exc
+
+
+def send_webhook(url: str, body: dict) -> None:
+    raw = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    request = urllib.request.Request(url, data=raw, method="POST", headers={
+        "Content-Type": "application/json", "X-Event-Id": body["event_id"], "X-Signature": sign(raw),
+        "User-Agent": "csirt-escalation/1",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - URL from the roster
+            if not 200 <= response.status < 300:
+                raise DeliveryError(f"webhook answered {response.status}")
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"webhook answered {exc.code}") from exc
+    except (OSError, urllib.error.URLError) as exc:
+        raise DeliveryError(f"webhook: {exc}") from exc

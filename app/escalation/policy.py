@@ -1,0 +1,108 @@
+"""Escalation policies: the default in playbooks/escalation.yaml, a body's from its roster."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+
+from app.core.db import db
+from app.core.durations import parse_duration
+from app.core.permissions import Role
+from app.escalation.models import Channel, RosterPolicy
+
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _target(value: str) -> str:
+    role = value.split(":", 1)[1] if value.startswith("oncall:") else value
+    Role(role)  # raises ValueError for an unknown role
+    return value
+
+
+class Repeat(_Strict):
+    times: int = Field(ge=1, le=10)
+    every: str
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value) < dt.timedelta(minutes=1):
+            raise ValueError("repeat.every must be at least 1m")
+        return value
+
+
+class Level(_Strict):
+    notify: tuple[str, ...] = Field(min_length=1)
+    after: str
+    repeat: Repeat | None = None
+    only: Literal["office_hours", "off_hours"] | None = None
+    channels: tuple[Channel, ...] | None = None
+
+    @field_validator("notify")
+    @classmethod
+    def _targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_target(v) for v in value)
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class OfficeHours(_Strict):
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    start: str = Field(default="08:30", pattern=r"^\d\d:\d\d$")
+    end: str = Field(default="17:15", pattern=r"^\d\d:\d\d$")
+
+
+class EscalationFile(_Strict):
+    office_hours: OfficeHours = OfficeHours()
+    policies: dict[Literal[SEVERITIES], tuple[Level, ...]]  # type: ignore[valid-type]
+
+
+def load_escalation(path: Path) -> EscalationFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = EscalationFile.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path.name}: cannot read: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{path.name}: {problems}") from exc
+    missing = set(SEVERITIES) - spec.policies.keys()
+    if missing:
+        raise ValueError(f"{path.name}: policies: missing {', '.join(sorted(missing))}")
+    return spec
+
+
+def expand(levels: list[Level] | tuple[Level, ...]) -> list[dict]:
+    """The snapshot stored on an escalation: one step per firing, ordered by time."""
+    steps = []
+    for number, level in enumerate(levels, start=1):
+        after = parse_duration(level.after)
+        times = [after] + ([after + parse_duration(level.repeat.every) * k for k in range(1, level.repeat.times + 1)]
+                           if level.repeat else [])
+        for repeat, offset in enumerate(times):
+            steps.append({"level": number, "repeat": repeat, "offset_s": int(offset.total_seconds()),
+                          "notify": list(level.notify), "only": level.only,
+                          "channels": [c.value for c in level.channels] if level.channels else None})
+    return sorted(steps, key=lambda s: (s["offset_s"], s["level"], s["repeat"]))
+
+
+def levels_for(organization_id: int, severity: str) -> tuple[list[Level], str]:
+    """The body's roster chain for that severity if it has one, else the default."""
+    row = db.session.scalar(select(RosterPolicy).where(RosterPolicy.organization_id == organization_id,
+                                                       RosterPolicy.severity == severity))
+    if row is not None:
+        return [Level.model_validate(level) for level in row.levels], "roster"
+    return list(current_app.extensions["escalation"].policies[severity]), "default"

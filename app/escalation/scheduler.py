@@ -1,0 +1,48 @@
+"""APScheduler in each serving process only ticks; `flask ticker` runs the same loop alone."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from app.escalation.ticker import tick
+
+log = logging.getLogger(__name__)
+_started = threading.Lock()
+
+
+def run_tick(app: Flask) -> dict:
+    with app.app_context():
+        try:
+            return tick()
+        except Exception:  # noqa: BLE001 - a failed tick must not stop the next one
+            log.exception("tick failed")
+            return {}
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler | None:
+    """Started on the first request a serving process handles (never by CLI commands)."""
+    if not app.config["SCHEDULER_ENABLED"] or "scheduler" in app.extensions:
+        return None
+    with _started:
+        if "scheduler" in app.extensions:
+            return None
+        scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
+        scheduler.add_job(run_tick, "interval", args=[app], seconds=app.config["TICK_SECONDS"],
+                          max_instances=1, coalesce=True, id="tick")
+        scheduler.start()
+        app.extensions["scheduler"] = scheduler
+        return scheduler
+
+
+def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
+    """The dedicated ticker process: tick, sleep, repeat."""
+    stop = stop or threading.Event()
+    period = app.config["TICK_SECONDS"]
+    while not stop.is_set():
+        started = time.monotonic()
+        run_tick(app)
+        stop.wait(max(0.0, period - (time.monotonic() - started)))

@@ -1,0 +1,100 @@
+"""The one-click acknowledgement link from the e-mail, and the on-call overview."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, SignatureExpired
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import Forbidden, NotFound
+from app.core.timeutil import now_utc
+from app.escalation.channels import ack_serializer
+from app.escalation.models import Notification
+from app.escalation.oncall import on_call, reach, role_holders
+from app.escalation.policy import levels_for
+from app.escalation.services import acknowledge, current_escalation
+from app.incidents.access import get_incident
+from app.incidents.models import Incident
+from app.organizations.services import organizations_by_ids
+
+bp = Blueprint("escalation", __name__)
+
+
+class AckForm(FlaskForm):
+    pass
+
+
+def _from_token(token: str):
+    """The notification and person a link was made for; None with a reason when it is not valid."""
+    try:
+        data = ack_serializer().loads(token, max_age=current_app.config["ACK_LINK_MAX_AGE"])
+    except SignatureExpired:
+        return None, _("このリンクは有効期限が切れています。インシデントの画面から受領を登録してください。")
+    except BadSignature:
+        return None, _("このリンクは無効です。")
+    notification = db.session.get(Notification, int(data.get("n", 0))) if isinstance(data, dict) else None
+    if notification is None or notification.recipient_id != data.get("u"):
+        return None, _("このリンクは無効です。")
+    return notification, None
+
+
+@bp.route("/ack/<token>", methods=["GET", "POST"])
+def ack_link(token: str):
+    """GET only shows the question (mail scanners open links); the POST acknowledges."""
+    notification, problem = _from_token(token)
+    if notification is None:
+        return render_template("escalation/ack.html", problem=problem), 400 if "無効" in problem else 410
+    incident = db.session.get(Incident, notification.incident_id)
+    escalation = current_escalation(incident)
+    done_by = db.session.get(User, escalation.acknowledged_by_id) if escalation and escalation.acknowledged_by_id else None
+    form = AckForm()
+    if request.method == "POST" and form.validate_on_submit() and done_by is None:
+        acknowledge(notification.user, incident, "メールのリンク")
+        db.session.commit()
+        escalation = current_escalation(incident)
+        done_by = notification.user
+    return render_template("escalation/ack.html", incident=incident, form=form, done_by=done_by,
+                           escalation=escalation, person=notification.user)
+
+
+@bp.post("/incidents/<int:incident_id>/acknowledge")
+@login_required
+def acknowledge_page(incident_id: int):
+    try:
+        incident = get_incident(current_user, incident_id)
+    except NotFound:
+        return render_template("error.html", status=404), 404
+    if not AckForm().validate_on_submit():
+        flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
+    else:
+        try:
+            changed = acknowledge(current_user, incident, "画面")
+        except Forbidden:
+            return render_template("error.html", status=403), 403
+        db.session.commit()
+        flash(_("受領を登録しました。") if changed else _("すでに受領済みです。"), "success")
+    return redirect(url_for("incidents.show", incident_id=incident_id) + "#escalation")
+
+
+@bp.get("/oncall")
+@login_required
+def oncall():
+    """Each body's people on call now, per role its escalation chains name; uncovered roles warned."""
+    now = now_utc()
+    bodies = []
+    for org in organizations_by_ids(current_user.organization_ids()):
+        roles = []
+        for severity in ("critical", "high", "medium", "low"):
+            for level in levels_for(org.id, severity)[0]:
+                for target in level.notify:
+                    role = target.split(":", 1)[1] if target.startswith("oncall:") else target
+                    if role not in [r["role"] for r in roles]:
+                        holders = role_holders(org.id, role)
+                        scheduled = on_call(org.id, role, now)
+                        reachable = reach(org.id, [target], now).people
+                        roles.append({"role": role, "on_call": scheduled, "holders": holders, "reachable": reachable})
+        bodies.append({"org": org, "roles": roles})
+    return render_template("escalation/oncall.html", bodies=bodies, now=now)
