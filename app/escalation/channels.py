@@ -8,7 +8,6 @@ import smtplib
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
@@ -72,7 +71,7 @@ def email_message(notification: Notification, incident: Incident, what_to_do: li
     message["Subject"] = f"{urgent}[{incident.reference}] インシデント通知: {incident.title}"
     message["From"] = current_app.config.get("MAIL_FROM") or "csirt@localhost"
     message["To"] = notification.recipient
-    message["Message-ID"] = make_msgid(idstring=notification.event_id.replace("-", ""), domain="csirt.local")
+    message["Message-ID"] = f"<{notification.event_id}@csirt.local>"  # the same on a retry: receivers can dedupe
     message["X-Event-Id"] = notification.event_id
     body = [
         f"{notification.user.name} 様", "",
@@ -92,15 +91,42 @@ def email_message(notification: Notification, incident: Incident, what_to_do: li
     return message
 
 
+class Mailer:
+    """One SMTP connection for a batch of messages; reconnects after a failure."""
+
+    def __init__(self):
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.smtp = None
+
+    def send(self, message: EmailMessage) -> None:
+        host = current_app.config.get("SMTP_HOST")
+        if not host:
+            raise DeliveryError("SMTP_HOST is not set")
+        try:
+            if self.smtp is None:
+                self.smtp = smtplib.SMTP(host, int(current_app.config.get("SMTP_PORT") or 25), timeout=10)
+            self.smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.smtp = None  # a broken connection is not reused
+            raise DeliveryError(f"SMTP: {exc}") from exc
+
+
 def send_email(message: EmailMessage) -> None:
-    host = current_app.config.get("SMTP_HOST")
-    if not host:
-        raise DeliveryError("SMTP_HOST is not set")
-    try:
-        with smtplib.SMTP(host, int(current_app.config.get("SMTP_PORT") or 25), timeout=10) as smtp:
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"SMTP: {exc}") from exc
+    with Mailer() as mailer:
+        mailer.send(message)
 
 
 def send_webhook(url: str, body: dict) -> None:

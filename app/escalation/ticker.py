@@ -40,11 +40,22 @@ def _due(query, limit: int):
     return query
 
 
-def tick(now: dt.datetime | None = None, limit: int = 200) -> dict:
+def tick(now: dt.datetime | None = None, limit: int = 200, rounds: int = 50) -> dict:
+    """Fires what is due and drains the outbox; a full batch means more is waiting, so it goes on
+    (up to `rounds` batches) rather than leaving a backlog for the next period."""
     now = now or now_utc()
-    fired = fire_due_steps(now, limit)
+    fired = sent = failed = 0
+    for _ in range(rounds):
+        count = fire_due_steps(now, limit)
+        fired += count
+        if count < limit:
+            break
     recovered = recover_stale(now_utc())  # by the wall clock, whatever `now` a caller passes
-    sent, failed = deliver_due(now, limit * 5)
+    for _ in range(rounds):
+        ok, bad = deliver_due(now, limit)
+        sent, failed = sent + ok, failed + bad
+        if ok + bad < limit:
+            break
     return {"steps": fired, "sent": sent, "failed": failed, "recovered": recovered}
 
 
@@ -101,11 +112,7 @@ def _fire_step(escalation: Escalation, step: dict, index: int, now: dt.datetime)
     rows = []
     for person, role in result.people:
         for channel in _channels_for(person, allowed):
-            rows.append({"event_id": str(uuid.uuid4()), "incident_id": incident.id, "escalation_id": escalation.id,
-                         "cycle": escalation.cycle, "step": index, "level": step["level"], "event": "escalation",
-                         "recipient_id": person.id, "recipient": person.email, "role": role, "channel": channel,
-                         "status": NotificationStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
-                         "created_at": now})
+            rows.append(_row(incident, escalation, index, step, person, role, channel, "escalation", now))
     _insert_once(rows)
     names = "、".join(p.name for p, _ in result.people) or "なし"
     timeline.record(incident, None, "escalated", f"{label}: {names} へ連絡" + (f"（{'; '.join(result.notes)}）" if result.notes else ""),
@@ -114,6 +121,17 @@ def _fire_step(escalation: Escalation, step: dict, index: int, now: dt.datetime)
     if not result.people:
         _warn_admins(incident, escalation, index, step, result.notes, now)
     return bool(result.people)
+
+
+def _row(incident, escalation, index, step, person: User, role: str, channel: str, event: str, now) -> dict:
+    """One outbox row. An in-app message is delivered by being written, so it is born `sent`."""
+    in_app = channel == Channel.IN_APP.value
+    return {"event_id": str(uuid.uuid4()), "incident_id": incident.id, "escalation_id": escalation.id,
+            "cycle": escalation.cycle, "step": index, "level": step["level"], "event": event,
+            "recipient_id": person.id, "recipient": person.email, "role": role, "channel": channel,
+            "status": NotificationStatus.SENT.value if in_app else NotificationStatus.PENDING.value,
+            "attempts": 1 if in_app else 0, "sent_at": now if in_app else None,
+            "next_attempt_at": None if in_app else now, "created_at": now}
 
 
 def _channels_for(person: User, allowed: set[str]) -> list[str]:
@@ -139,10 +157,7 @@ def _warn_admins(incident: Incident, escalation: Escalation, index: int, step: d
     admins = db.session.scalars(select(User).join(Membership).where(
         Membership.organization_id == incident.organization_id, Membership.role == "admin",
         Membership.active.is_(True))).unique().all()
-    rows = [{"event_id": str(uuid.uuid4()), "incident_id": incident.id, "escalation_id": escalation.id,
-             "cycle": escalation.cycle, "step": index, "level": step["level"], "event": "nobody_reachable",
-             "recipient_id": admin.id, "recipient": admin.email, "role": "admin", "channel": channel,
-             "status": NotificationStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now}
+    rows = [_row(incident, escalation, index, step, admin, "admin", channel, "nobody_reachable", now)
             for admin in admins for channel in _channels_for(admin, {c.value for c in Channel})]
     _insert_once(rows)
     timeline.record(incident, None, "nobody_reachable",
@@ -164,43 +179,47 @@ def recover_stale(now: dt.datetime) -> int:
 
 
 def deliver_due(now: dt.datetime, limit: int) -> tuple[int, int]:
-    sent = failed = 0
-    ids = db.session.scalars(_due(select(Notification.id).where(
+    """Claims a batch in one compare-and-set UPDATE (rows another process holds are skipped on
+    PostgreSQL, so processes share the work), then sends each and records its outcome at once."""
+    query = _due(select(Notification.id).where(
         Notification.status == NotificationStatus.PENDING.value, Notification.next_attempt_at <= now)
-        .order_by(Notification.next_attempt_at, Notification.id), limit)).all()
+        .order_by(Notification.next_attempt_at, Notification.id), limit)
+    ids = db.session.scalars(query).all()
+    if not ids:
+        db.session.commit()
+        return 0, 0
+    claimed = db.session.scalars(
+        update(Notification).where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING.value)
+        .values(status=NotificationStatus.SENDING.value, claimed_at=now_utc(), attempts=Notification.attempts + 1)
+        .returning(Notification.id)
+    ).all()
     db.session.commit()
-    for notification_id in ids:
-        claimed = db.session.execute(
-            update(Notification).where(Notification.id == notification_id,
-                                       Notification.status == NotificationStatus.PENDING.value)
-            .values(status=NotificationStatus.SENDING.value, claimed_at=now_utc(), attempts=Notification.attempts + 1)
-        ).rowcount
-        db.session.commit()
-        if claimed != 1:
-            continue
-        notification = db.session.get(Notification, notification_id, populate_existing=True)
-        incident = db.session.get(Incident, notification.incident_id)
-        try:
-            _deliver(notification, incident)
-        except channels.DeliveryError as exc:
-            failed += 1
-            give_up = notification.attempts >= MAX_ATTEMPTS
-            db.session.execute(update(Notification).where(Notification.id == notification_id).values(
-                status=NotificationStatus.FAILED.value if give_up else NotificationStatus.PENDING.value,
-                last_error=str(exc)[:1000], next_attempt_at=None if give_up else now_utc() + backoff(notification.attempts)))
-            log.warning("notification %s to %s failed (attempt %s): %s", notification.id, notification.recipient,
-                        notification.attempts, exc)
-        else:
-            sent += 1
-            db.session.execute(update(Notification).where(Notification.id == notification_id).values(
-                status=NotificationStatus.SENT.value, sent_at=now_utc(), last_error=None))
-        db.session.commit()
+    sent = failed = 0
+    rows = db.session.scalars(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)).all()
+    incidents = {i.id: i for i in db.session.scalars(select(Incident).where(Incident.id.in_({n.incident_id for n in rows})))}
+    with channels.Mailer() as mailer:
+        for notification in rows:
+            try:
+                _deliver(notification, incidents[notification.incident_id], mailer)
+            except channels.DeliveryError as exc:
+                failed += 1
+                give_up = notification.attempts >= MAX_ATTEMPTS
+                values = {"status": NotificationStatus.FAILED.value if give_up else NotificationStatus.PENDING.value,
+                          "last_error": str(exc)[:1000],
+                          "next_attempt_at": None if give_up else now_utc() + backoff(notification.attempts)}
+                log.warning("notification %s to %s failed (attempt %s): %s", notification.id, notification.recipient,
+                            notification.attempts, exc)
+            else:
+                sent += 1
+                values = {"status": NotificationStatus.SENT.value, "sent_at": now_utc(), "last_error": None}
+            db.session.execute(update(Notification).where(Notification.id == notification.id).values(**values))
+            db.session.commit()  # per message: a crash re-sends at most the one in flight
     return sent, failed
 
 
-def _deliver(notification: Notification, incident: Incident) -> None:
+def _deliver(notification: Notification, incident: Incident, mailer: channels.Mailer) -> None:
     if notification.channel == Channel.EMAIL.value:
-        channels.send_email(channels.email_message(notification, incident, _what_to_do(incident)))
+        mailer.send(channels.email_message(notification, incident, _what_to_do(incident)))
     elif notification.channel == Channel.WEBHOOK.value:
         if not notification.user.webhook:
             raise channels.DeliveryError("the person has no webhook any more")

@@ -114,15 +114,15 @@ def test_a_message_being_sent_is_not_taken_back_by_a_concurrent_tick(app, incide
     must neither re-queue the row (as if its sender had died) nor send it again."""
     base = max(started(i["id"]) for i in incidents)
     tick(base + MOMENTS[0][0])  # level 1 out of the way
-    real_send, nested, started_nested = channels.send_email, [], threading.Event()
+    real_send, nested, started_nested = channels.Mailer.send, [], threading.Event()
 
-    def send_while_another_ticks(message):
+    def send_while_another_ticks(mailer, message):
         if not started_nested.is_set():
             started_nested.set()
             nested.append(_race(app, base + 10 * M, 1))  # a second ticker runs to completion meanwhile
-        real_send(message)
+        real_send(mailer, message)
 
-    monkeypatch.setattr(channels, "send_email", send_while_another_ticks)
+    monkeypatch.setattr(channels.Mailer, "send", send_while_another_ticks)
     tick(base + 10 * M)
     assert nested == [[]]
     _check_once(incidents, smtp_server, webhook_receiver, _expected(2))
