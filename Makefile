@@ -39,6 +39,7 @@ lint: venv
 bench: venv translations
 	$(BIN)/python -m bench.listing $(BENCH_ARGS)
 	$(BIN)/python -m bench.incident_page $(BENCH_PAGE_ARGS)
+	$(BIN)/python -m bench.escalation_drain $(BENCH_DRAIN_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
