@@ -52,7 +52,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    event,
     select,
 )
 from sqlalchemy.orm import aliased
@@ -65,6 +64,7 @@ from app.incidents.playbook import playbook_for
 from app.organizations.models import Organization
 from app.organizations.services import get_profile
 from bench import seed
+from bench.listing import _statements, _timed
 
 TARGET_TIMELINE, TARGET_TASKS = 200, 30
 JST = ZoneInfo("Asia/Tokyo")
@@ -355,27 +355,6 @@ def bare_app(url: str) -> Flask:
 
 
 # --- measuring --------------------------------------------------------------------------------
-
-def _timed(call) -> float:
-    start = time.perf_counter()
-    call()
-    return (time.perf_counter() - start) * 1000
-
-
-def _statements(engine, call) -> int:
-    count = 0
-
-    def on_execute(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-    return count
-
 
 def _ok(response, status: int = 200):
     if response.status_code != status:
