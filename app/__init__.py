@@ -64,7 +64,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
     from app.escalation.cli import register_cli as register_escalation_cli
-    from app.escalation.scheduler import start_scheduler
+    from app.escalation.scheduler import start_scheduler_hook
     from app.escalation.views import bp as escalation_bp
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
@@ -78,7 +78,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(workflow_bp)
     app.register_blueprint(escalation_bp)
     register_escalation_cli(app)
-    app.before_request(lambda: start_scheduler(app) and None)  # a hook that returns a value would be the response
+    app.before_request(start_scheduler_hook)
     register_web(app)
     register_org_cli(app)
     register_auth_cli(app)

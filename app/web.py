@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.auth.models import User
 from app.core.db import db
+from app.core.errors import HTTP_ERROR_CODES, Forbidden, NotFound
 from app.core.i18n import category_label
 from app.core.markdown import render_markdown
 from app.core.permissions import ROLE_LABELS
@@ -64,14 +65,15 @@ def register_web(app) -> None:
 
     for status in (400, 403, 404, 405, 413, 415, 422):
         app.register_error_handler(status, _error_page(status))
+    # A service's NotFound / Forbidden on a page (the API blueprint answers them as JSON itself).
+    app.register_error_handler(NotFound, lambda exc: (render_template("error.html", status=404), 404))
+    app.register_error_handler(Forbidden, lambda exc: (render_template("error.html", status=403), 403))
 
 
 def _error_page(status: int):
     def handler(exc):
         if _wants_json():
-            codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                     413: "too_large", 415: "unsupported_media_type", 422: "invalid"}
-            return jsonify({"error": {"code": codes[status], "message": getattr(exc, "description", str(exc)),
-                                      "fields": {}}}), status
+            return jsonify({"error": {"code": HTTP_ERROR_CODES[status],
+                                      "message": getattr(exc, "description", str(exc)), "fields": {}}}), status
         return render_template("error.html", status=status), status
     return handler

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from app.api import bp
 from app.auth.models import User
 from app.auth.services import user_for_token
-from app.core.errors import DomainError
+from app.core.errors import HTTP_ERROR_CODES, DomainError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,8 +49,7 @@ def _stale(_exc):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
-    return error_response(exc.code or 500, codes.get(exc.code, "error"), exc.description or exc.name)
+    return error_response(exc.code or 500, HTTP_ERROR_CODES.get(exc.code, "error"), exc.description or exc.name)
 
 
 def pydantic_fields(exc: ValidationError) -> dict[str, str]:

@@ -6,7 +6,7 @@ import threading
 import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, current_app
 
 from app.escalation.ticker import tick
 
@@ -36,6 +36,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
         scheduler.start()
         app.extensions["scheduler"] = scheduler
         return scheduler
+
+
+def start_scheduler_hook() -> None:
+    """before_request: the first request a serving process handles starts its ticker."""
+    start_scheduler(current_app._get_current_object())
 
 
 def run_forever(app: Flask, stop: threading.Event | None = None) -> None:

@@ -197,10 +197,14 @@ def deliver_due(now: dt.datetime, limit: int) -> tuple[int, int]:
     sent = failed = 0
     rows = db.session.scalars(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)).all()
     incidents = {i.id: i for i in db.session.scalars(select(Incident).where(Incident.id.in_({n.incident_id for n in rows})))}
+    todo: dict[int, list[str]] = {}
     with channels.Mailer() as mailer:
         for notification in rows:
+            incident = incidents[notification.incident_id]
             try:
-                _deliver(notification, incidents[notification.incident_id], mailer)
+                if notification.channel == Channel.EMAIL.value and incident.id not in todo:
+                    todo[incident.id] = _what_to_do(incident)
+                _deliver(notification, incident, mailer, todo.get(incident.id, []))
             except channels.DeliveryError as exc:
                 failed += 1
                 give_up = notification.attempts >= MAX_ATTEMPTS
@@ -217,9 +221,9 @@ def deliver_due(now: dt.datetime, limit: int) -> tuple[int, int]:
     return sent, failed
 
 
-def _deliver(notification: Notification, incident: Incident, mailer: channels.Mailer) -> None:
+def _deliver(notification: Notification, incident: Incident, mailer: channels.Mailer, what_to_do: list[str]) -> None:
     if notification.channel == Channel.EMAIL.value:
-        mailer.send(channels.email_message(notification, incident, _what_to_do(incident)))
+        mailer.send(channels.email_message(notification, incident, what_to_do))
     elif notification.channel == Channel.WEBHOOK.value:
         if not notification.user.webhook:
             raise channels.DeliveryError("the person has no webhook any more")

@@ -9,7 +9,6 @@ from itsdangerous import BadSignature, SignatureExpired
 
 from app.auth.models import User
 from app.core.db import db
-from app.core.errors import Forbidden, NotFound
 from app.core.timeutil import now_utc
 from app.escalation.channels import ack_serializer
 from app.escalation.models import Notification
@@ -63,17 +62,11 @@ def ack_link(token: str):
 @bp.post("/incidents/<int:incident_id>/acknowledge")
 @login_required
 def acknowledge_page(incident_id: int):
-    try:
-        incident = get_incident(current_user, incident_id)
-    except NotFound:
-        return render_template("error.html", status=404), 404
+    incident = get_incident(current_user, incident_id)
     if not AckForm().validate_on_submit():
         flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
     else:
-        try:
-            changed = acknowledge(current_user, incident, "画面")
-        except Forbidden:
-            return render_template("error.html", status=403), 403
+        changed = acknowledge(current_user, incident, "画面")
         db.session.commit()
         flash(_("受領を登録しました。") if changed else _("すでに受領済みです。"), "success")
     return redirect(url_for("incidents.show", incident_id=incident_id) + "#escalation")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from pydantic import ValidationError
 
 from app.core.db import db
-from app.core.errors import Conflict, DomainError, Forbidden, NotFound
+from app.core.errors import Conflict, DomainError, NotFound
 from app.core.formerrors import form_messages
 from app.core.i18n import category_label
 from app.core.permissions import Permission
@@ -23,16 +23,6 @@ from app.incidents.workflow_views import ActionForm
 from app.organizations.services import get_profile, organizations_by_ids
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
-
-
-@bp.errorhandler(NotFound)
-def _not_found(_exc):
-    return render_template("error.html", status=404), 404
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(_exc):
-    return render_template("error.html", status=403), 403
 
 
 def _my_organizations():

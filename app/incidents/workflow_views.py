@@ -2,7 +2,7 @@
 POST that calls the same service as the API and redirects back to the incident page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -20,16 +20,6 @@ bp = Blueprint("workflow", __name__, url_prefix="/incidents/<int:incident_id>")
 
 class ActionForm(FlaskForm):
     """Carries only the CSRF token; the fields are read and validated by the services."""
-
-
-@bp.errorhandler(NotFound)
-def _not_found(_exc):
-    return render_template("error.html", status=404), 404
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(_exc):
-    return render_template("error.html", status=403), 403
 
 
 def _back(incident_id: int, anchor: str = ""):
