@@ -342,7 +342,7 @@ def report(engine: str, n: int, seeding_s: float, mode: str, result: dict, figur
     if not ticks:
         return
     firing = [t for t in ticks if t["steps"]]
-    print(f"ticks: {len(ticks)} ({len(firing)} fired steps; tick() limits: 200 steps, 1000 messages)")
+    print(f"ticks: {len(ticks)} ({len(firing)} fired steps; a tick handles up to 50 batches of 200 steps, then of 200 messages)")
     print(f"per tick                      {_ms([t['s'] for t in ticks])}  ms")
     print(f"  fire_due_steps              {_ms([t['fire_s'] for t in firing])}  ms"
           f"   ({sum(t['fire_s'] for t in ticks) / max(1, sum(t['steps'] for t in ticks)) * 1000:.2f} ms per step)")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from app.audit.models import AuditEntry, AuditHead
 from app.core.db import db
@@ -43,20 +43,45 @@ def append(actor, action: str, object_type: str, object_id: Any = None, organiza
     (SQLite) until commit, so concurrent requests append one after another."""
     session = db.session
     session.flush()
-    seq, prev_hash = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id + 1)
-        .returning(AuditHead.last_id, AuditHead.last_hash)
-    ).one()
-    entry = AuditEntry(
-        id=seq, at=now_utc(), actor_id=getattr(actor, "id", None),
-        actor=getattr(actor, "email", None) or "system", action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id), organization=organization,
-        payload=canonical_json(payload or {}), prev_hash=prev_hash,
-    )
-    entry.hash = entry_hash(entry)
+    entry = _chain([_entry(actor, action, object_type, object_id, organization, payload)])[0]
     session.add(entry)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
     return entry
+
+
+def append_many(items: list[tuple[Any, str, str, Any, str | None, dict | None]]) -> None:
+    """Adds entries (actor, action, object_type, object_id, organization, payload) in order, with
+    one head update and one multi-row INSERT: the ticker records thousands of steps per batch."""
+    if not items:
+        return
+    db.session.flush()
+    entries = _chain([_entry(*item) for item in items])
+    db.session.execute(insert(AuditEntry), [{column: getattr(e, column) for column in _COLUMNS} for e in entries])
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entries[-1].hash))
+
+
+_COLUMNS = ("id", "at", "actor_id", "actor", "action", "object_type", "object_id", "organization", "payload",
+            "prev_hash", "hash")
+
+
+def _entry(actor, action, object_type, object_id, organization, payload) -> AuditEntry:
+    return AuditEntry(
+        at=now_utc(), actor_id=getattr(actor, "id", None), actor=getattr(actor, "email", None) or "system",
+        action=action, object_type=object_type, object_id=None if object_id is None else str(object_id),
+        organization=organization, payload=canonical_json(payload or {}),
+    )
+
+
+def _chain(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Reserves len(entries) sequence numbers on the head row and links the entries."""
+    last_id, prev_hash = db.session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id + len(entries))
+        .returning(AuditHead.last_id, AuditHead.last_hash)
+    ).one()
+    for number, entry in enumerate(entries, start=last_id - len(entries) + 1):
+        entry.id, entry.prev_hash = number, prev_hash
+        entry.hash = prev_hash = entry_hash(entry)
+    return entries
 
 
 @dataclass

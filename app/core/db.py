@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -89,3 +89,11 @@ class Database:
 
 
 db = Database()
+
+
+def database_now() -> dt.datetime:
+    """The database server's clock (UTC): what processes on several machines agree on. SQLite
+    lives on this machine, so its clock is ours."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.scalar(text("SELECT statement_timestamp()")).astimezone(dt.UTC)
+    return dt.datetime.now(dt.UTC)

