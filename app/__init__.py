@@ -58,17 +58,22 @@ def create_app(config: Config | None = None) -> Flask:
     check_subcategories(app.extensions["playbooks"], app.extensions["profiles"])
     from app.escalation.policy import load_escalation
     app.extensions["escalation"] = load_escalation(playbooks_path / "escalation.yaml")
+    from app.deadlines.rules import check_profiles, load_rule_sets
+    app.extensions["reporting_rules"] = load_rule_sets(playbooks_path / "reporting")
+    check_profiles(app.extensions["reporting_rules"], app.extensions["profiles"])
 
     from app.api import bp as api_bp
     from app.audit.cli import register_cli as register_audit_cli
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
+    from app.deadlines.views import bp as deadlines_bp
     from app.escalation.cli import register_cli as register_escalation_cli
     from app.escalation.scheduler import start_scheduler_hook
     from app.escalation.views import bp as escalation_bp
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
     from app.organizations.cli import register_cli as register_org_cli
+    from app.records.views import bp as records_bp
     from app.web import register_web
 
     csrf.exempt(api_bp)
@@ -77,6 +82,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(workflow_bp)
     app.register_blueprint(escalation_bp)
+    app.register_blueprint(deadlines_bp)
+    app.register_blueprint(records_bp)
     register_escalation_cli(app)
     app.before_request(start_scheduler_hook)
     register_web(app)

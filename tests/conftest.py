@@ -21,7 +21,7 @@ from app.core.migrate import upgrade_head
 from app.organizations.services import sync_organizations
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATA_TABLES = ("notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
+DATA_TABLES = ("notifications", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
                "evidence", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
                "memberships", "users")
 

@@ -24,7 +24,8 @@ from app.models import Base
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = {"organizations", "users", "api_tokens", "incidents", "memberships", "reference_counters",
           "tasks", "timeline_events", "evidence", "audit_log", "audit_head",
-          "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies"}
+          "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
+          "deadlines", "post_incident_records", "recommendations"}
 
 
 def head_revision() -> str:

@@ -3,4 +3,15 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import audit, errors, escalation, evidence, incidents, openapi, organizations, workflow  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    audit,
+    deadlines,
+    errors,
+    escalation,
+    evidence,
+    incidents,
+    openapi,
+    organizations,
+    records,
+    workflow,
+)

@@ -5,8 +5,10 @@ from flask import jsonify
 from pydantic import TypeAdapter
 
 from app.api import bp
+from app.deadlines.schemas import DeadlineMet, NoticeCreate
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
+from app.records.schemas import RecommendationStatus, RecordInput
 
 ERROR = {
     "type": "object",
@@ -19,7 +21,11 @@ INCIDENT = {
     "type": "object",
     "description": "An incident. Extensions beyond API.md: computed_severity, severity_basis "
                    "(the rule of playbooks/severity.yaml that gave the derived severity), "
-                   "severity_override, asset_classes, created_at, updated_at, reporter_id.",
+                   "severity_override, asset_classes, created_at, updated_at, reporter_id, internal_deadlines "
+                   "(the internal chain's target times: internal_manager_report, internal_chief_report, "
+                   "csirt_assessment, ciso_report), closed_at, not_incident, closed_reason. `personal_data` accepts "
+                   "`ordinance_sensitive` (条例要配慮個人情報) and answers it where the body's profile says its "
+                   "ordinance defines it (reporting.ordinance_sensitive).",
     "properties": {
         "id": {"type": "integer"}, "reference": {"type": "string", "example": "AGEO-2026-0001"},
         "organization": {"type": "string"}, "title": {"type": "string"},
@@ -39,11 +45,83 @@ INCIDENT = {
         "personal_data": {"type": "object"},
         "version": {"type": "integer"},
         "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
-        "deadlines": {"type": "array", "items": {"type": "object"}},
+        "deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"},
+                      "description": "What is owed outside the office: the regulatory kinds of API.md (and "
+                                     "council_preliminary / council_final for assemblies, from their ordinance) and "
+                                     "the notices a handler added (persons_notice, mic_report, police_report, "
+                                     "public_announcement). Recalculated whenever the facts change."},
+        "internal_deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"}},
         "escalation": {"type": ["object", "null"], "description": "level (last level reached, 0 before the first), "
                        "next_at, state (active / acknowledged / exhausted / superseded); extensions: cycle, levels"},
     },
 }
+
+
+DEADLINE = {
+    "type": "object",
+    "description": "API.md gives kind, due_at, met_at; the rest are extensions. `time_left` is Japanese "
+                   "(残り 2日3時間 / 超過 5時間); `late`: met after its due time.",
+    "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"},
+        "category": {"enum": ["regulatory", "internal", "notice"]}, "origin": {"enum": ["rule", "manual"]},
+        "label": {"type": "string"}, "authority": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+        "due_at": {"type": "string", "format": "date-time"},
+        "met_at": {"type": ["string", "null"], "format": "date-time"}, "met_by": {"type": ["string", "null"]},
+        "reference": {"type": ["string", "null"]}, "note": {"type": ["string", "null"]},
+        "overdue": {"type": "boolean"}, "late": {"type": "boolean"}, "time_left": {"type": ["string", "null"]},
+    },
+}
+
+
+def _regulatory_paths(incident_id: list, collection: dict) -> dict:
+    """Deadlines and the post-incident record (issue 5)."""
+    deadline_ref = {"$ref": "#/components/schemas/Deadline"}
+    record = {"type": "object", "description": "incident, reference, saved, cause/impact/measures/prevention "
+              "(Markdown) and their sanitized *_html, policy_clauses, recommendations [{id, text, clause, status}], "
+              "times {detected_at, reported_at, acknowledged_at, contained_at, recovered_at} from the incident, "
+              "version, saved_at, saved_by, approved_at, approved_by"}
+    record_path = "/api/v1/incidents/{id}/post-incident-record"
+    return {
+        "/api/v1/incidents/{id}/deadlines": {"parameters": incident_id,
+            "get": {"description": "Extension: every deadline of the incident, internal ones included, soonest first.",
+                    "responses": _ok(200, collection) | _errors(401, 404)},
+            "post": {"description": "Extension: add a notice the handler decided on (kinds from the body's reporting "
+                                    "rules: persons_notice, mic_report, police_report, public_announcement); "
+                                    "`due_at` defaults to now + the rule's suggestion. 409 when already added.",
+                     "requestBody": _body("NoticeCreate"),
+                     "responses": _ok(201, deadline_ref) | _errors(400, 401, 403, 404, 409, 415, 422)}},
+        "/api/v1/incidents/{id}/deadlines/{deadline_id}/met": {
+            "parameters": incident_id + [{"name": "deadline_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "post": {"description": "Extension: records a deadline as filed or done — who, when (`met_at`, default "
+                                    "now, not in the future) and the filing's `reference`. Stops its reminders.",
+                     "requestBody": _body("DeadlineMet"),
+                     "responses": _ok(200, deadline_ref) | _errors(400, 401, 403, 404, 409, 415, 422)}},
+        "/api/v1/deadlines": {"get": {
+            "description": "Extension: open deadlines of every incident the caller can read, soonest first, each "
+                           "with `incident` {id, reference, title, organization, stage}.",
+            "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for n in ("organization", "page", "per_page")],
+            "responses": _ok(200, collection) | _errors(401, 404, 422)}},
+        record_path: {"parameters": incident_id,
+            "get": {"description": "Before any PUT, a draft from the incident (`saved: false`): the key times, the "
+                                   "measures logged as done tasks, the personal-data facts.",
+                    "responses": _ok(200, record) | _errors(401, 404)},
+            "put": {"description": "Replaces the record. Recommendations sent with their `id` keep it; others are "
+                                   "new; those left out are removed. Extension: `version` (409 when stale). 409 "
+                                   "once approved (reopening the incident withdraws the approval).",
+                    "requestBody": _body("RecordInput"),
+                    "responses": _ok(200, record) | _errors(400, 401, 403, 404, 409, 415, 422)}},
+        record_path + "/approve": {"parameters": incident_id, "post": {
+            "description": "Extension: approval by the 統括情報セキュリティ責任者 or the CISO, which closes the "
+                           "incident — the same move and checks as POST …/stage with `to: closed`.",
+            "responses": _ok(200, record) | _errors(401, 403, 404, 409)}},
+        record_path + "/recommendations/{recommendation_id}": {
+            "parameters": incident_id + [{"name": "recommendation_id", "in": "path", "required": True,
+                                          "schema": {"type": "integer"}}],
+            "patch": {"description": "Extension: the review's decision or the implementation of a recommendation "
+                                     "(also after approval).", "requestBody": _body("RecommendationStatus"),
+                      "responses": _ok(200, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
+    }
 
 
 def _schema(model) -> dict:
@@ -64,9 +142,11 @@ def _body(name: str) -> dict:
 
 
 def build_document() -> dict:
-    schemas: dict = {"Error": ERROR, "Incident": INCIDENT}
+    schemas: dict = {"Error": ERROR, "Incident": INCIDENT, "Deadline": DEADLINE}
     for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate), ("StageMove", StageMove),
-                        ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate)):
+                        ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate),
+                        ("RecordInput", RecordInput), ("RecommendationStatus", RecommendationStatus),
+                        ("DeadlineMet", DeadlineMet), ("NoticeCreate", NoticeCreate)):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -89,7 +169,8 @@ def build_document() -> dict:
             "description": "Forward one stage at a time; back to any earlier stage; from triage `to: closed` with "
                            "`not_incident` and a reason closes as 非該当 (allowed to CSIRT). 409 lists the open "
                            "required tasks of the current stage in `fields.tasks`. Closing from `prevent` needs a "
-                           "post-incident record (409 until one exists). Reopening a closed incident: 統括責任者/CISO.",
+                           "saved post-incident record (409 until one exists) and approves it; reopening a closed "
+                           "incident (統括責任者/CISO) withdraws that approval.",
             "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 415, 422)}},
         "/api/v1/incidents/{id}/tasks": {"parameters": incident_id,
             "get": {"description": "Extension fields: code, source (common / category / category.sub / manual), "
@@ -125,7 +206,8 @@ def build_document() -> dict:
             "responses": _ok(200, incident_ref) | _errors(401, 403, 404)}},
         "/api/v1/incidents/{id}/notifications": {"parameters": incident_id, "get": {
             "description": "The outbox rows of the incident. Extensions: event_id (also the webhook's X-Event-Id and "
-                           "the e-mail's X-Event-Id), event (escalation / nobody_reachable), cycle (a raised severity "
+                           "the e-mail's X-Event-Id), event (escalation / nobody_reachable / deadline_approaching / "
+                           "deadline_overdue), cycle (a raised severity "
                            "starts a new cycle), next_attempt_at, created_at; status may also be `sending` (claimed).",
             "responses": _ok(200, collection) | _errors(401, 404)}},
         "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
@@ -154,7 +236,7 @@ def build_document() -> dict:
                                          "`severity: null` returns to the derived one.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
-        } | workflow_paths,
+        } | workflow_paths | _regulatory_paths(incident_id, collection),
     }
 
 

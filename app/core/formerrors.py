@@ -1,8 +1,13 @@
 """Japanese (translatable) messages for schema errors shown on forms."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import gettext as _
 from pydantic import ValidationError
+
+from app.core.errors import ValidationFailed
+from app.core.timeutil import display_zone
 
 _MESSAGES = {
     "missing": lambda: _("入力してください。"),
@@ -26,3 +31,17 @@ def form_messages(exc: ValidationError) -> dict[str, str]:
         factory = _MESSAGES.get(error["type"])
         messages.setdefault(field, factory() if factory else _("入力内容が正しくありません。"))
     return messages
+
+
+def parse_form_datetime(value: str | None, field: str) -> dt.datetime | None:
+    """A `datetime-local` form value, meant in the display zone (Asia/Tokyo); blank is None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {field: _("日時を入力してください。")}) from None
+    if not 1970 <= parsed.year <= 2999:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {field: _("日時を入力してください。")})
+    return parsed.replace(tzinfo=display_zone()) if parsed.tzinfo is None else parsed

@@ -34,3 +34,10 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     if value.utcoffset():
         value = value.astimezone(dt.UTC)
     return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def parse_iso(value: str | None) -> dt.datetime | None:
+    """The inverse of iso_utc, for times kept in JSON columns."""
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))

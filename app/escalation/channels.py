@@ -14,6 +14,7 @@ from email.mime.text import MIMEText
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
 
+from app.core.timeutil import format_display, iso_utc
 from app.escalation.models import Notification
 from app.incidents.models import Incident
 
@@ -50,7 +51,10 @@ def incident_url(incident: Incident) -> str:
 
 
 def payload(notification: Notification, incident: Incident) -> dict:
-    return {
+    deadline = notification.deadline
+    extra = {"deadline": {"kind": deadline.kind, "label": deadline.label, "due_at": iso_utc(deadline.due_at)}} \
+        if deadline is not None else {}
+    return extra | {
         "event_id": notification.event_id, "event": notification.event, "level": notification.level,
         "recipient": notification.recipient,
         "incident": {"id": incident.id, "reference": incident.reference, "organization": incident.organization.code,
@@ -66,6 +70,8 @@ def _withhold_details(incident: Incident) -> bool:
 
 
 def email_message(notification: Notification, incident: Incident, what_to_do: list[str]) -> MIMEText:
+    if notification.deadline is not None:
+        return _deadline_message(notification, incident)
     category = next((c.label for c in current_app.extensions["profiles"][incident.organization.code].threat_categories
                      if c.code == incident.threat_category), incident.threat_category)
     urgent = "【緊急】" if incident.severity == "critical" else ""
@@ -87,11 +93,35 @@ def email_message(notification: Notification, incident: Incident, what_to_do: li
     # when the ticker sends thousands at once; the headers are the same.
     message = MIMEText("\n".join(body), "plain", "utf-8")
     message["Subject"] = Header(f"{urgent}[{incident.reference}] インシデント通知: {incident.title}", "utf-8")
+    _address(message, notification)
+    return message
+
+
+def _deadline_message(notification: Notification, incident: Incident) -> MIMEText:
+    """A reminder of a reporting deadline: what, by when, and where to record it as filed."""
+    deadline = notification.deadline
+    overdue = notification.event == "deadline_overdue"
+    what = "期限超過" if overdue else "期限が近づいています"
+    body = [
+        f"{notification.user.name} 様", "",
+        f"{incident.organization.name}のインシデント {incident.reference} の期限について{'、期限を過ぎました' if overdue else 'お知らせします'}。",
+        "", f"期限: {deadline.label}", f"提出先等: {deadline.authority or '—'}",
+        f"期日: {format_display(deadline.due_at, with_zone=True)}", f"根拠: {deadline.source or '—'}", "",
+        "提出・実施したら、インシデントの画面で「完了」として受付番号等を記録してください。以降の通知が止まります。",
+        "", f"インシデントの画面: {incident_url(incident)}",
+    ]
+    message = MIMEText("\n".join(body), "plain", "utf-8")
+    message["Subject"] = Header(f"【{what}】[{incident.reference}] {deadline.label}", "utf-8")
+    _address(message, notification)
+    return message
+
+
+def _address(message: MIMEText, notification: Notification) -> None:
     message["From"] = current_app.config.get("MAIL_FROM") or "csirt@localhost"
     message["To"] = notification.recipient
     message["Message-ID"] = f"<{notification.event_id}@csirt.local>"  # the same on a retry: receivers can dedupe
     message["X-Event-Id"] = notification.event_id
-    return message
+    message["X-Csirt-Event"] = notification.event  # escalation / nobody_reachable / deadline_approaching / deadline_overdue
 
 
 class Mailer:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.db import Base
 from app.core.timeutil import now_utc
+from app.deadlines.models import Deadline
 
 
 class EscalationState(enum.StrEnum):
@@ -102,7 +103,9 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("incident_id", "cycle", "step", "recipient_id", "channel", name="uq_notifications_message"),
+        # an escalation message: (cycle, step) of the escalation; a deadline reminder: (the
+        # deadline's round, the deadline's id) with the event approaching/overdue
+        UniqueConstraint("incident_id", "event", "cycle", "step", "recipient_id", "channel", name="uq_notifications_message"),
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status_known"),
         CheckConstraint("channel IN ('email', 'webhook', 'in_app')", name="channel_known"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
@@ -113,9 +116,10 @@ class Notification(Base):
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
     cycle: Mapped[int] = mapped_column(Integer)
     step: Mapped[int] = mapped_column(Integer)    # position in the expanded steps (levels × repeats)
-    level: Mapped[int] = mapped_column(Integer)   # 1-based level of the policy
+    level: Mapped[int] = mapped_column(Integer)   # 1-based level of the policy; 0 for a deadline reminder
     event: Mapped[str] = mapped_column(String(40), default="escalation")
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recipient: Mapped[str] = mapped_column(String(254))
@@ -130,3 +134,4 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     user: Mapped[User] = relationship(lazy="joined")
+    deadline: Mapped[Deadline | None] = relationship(lazy="joined")

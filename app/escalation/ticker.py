@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 
-from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import Membership, User
 from app.core.db import database_now, db
 from app.core.timeutil import now_utc
+from app.deadlines.reminders import remind_due
 from app.escalation import channels
 from app.escalation.models import Channel, Escalation, EscalationState, Notification, NotificationStatus
 from app.escalation.oncall import Reach, is_office_hours, reach
+from app.escalation.outbox import channels_for, insert_once, outbox_row
 from app.incidents import timeline
 from app.incidents.models import Incident, Task
 
@@ -42,13 +41,19 @@ def _due(query, limit: int):
 
 
 def tick(now: dt.datetime | None = None, limit: int = 200, rounds: int = 50) -> dict:
-    """Fires what is due and drains the outbox; a full batch means more is waiting, so it goes on
+    """Fires what is due (escalation steps, then deadline reminders) and drains the outbox; a
+    full batch means more is waiting, so it goes on
     (up to `rounds` batches) rather than leaving a backlog for the next period."""
     now = now or now_utc()
-    fired = sent = failed = 0
+    fired = sent = failed = reminded = 0
     for _ in range(rounds):
         count = fire_due_steps(now, limit)
         fired += count
+        if count < limit:
+            break
+    for _ in range(rounds):
+        count = remind_due(now, limit)
+        reminded += count
         if count < limit:
             break
     recovered = recover_stale(database_now())  # by the real clock, whatever `now` a caller passes
@@ -57,7 +62,7 @@ def tick(now: dt.datetime | None = None, limit: int = 200, rounds: int = 50) -> 
         sent, failed = sent + ok, failed + bad
         if ok + bad < limit:
             break
-    return {"steps": fired, "sent": sent, "failed": failed, "recovered": recovered}
+    return {"steps": fired, "reminders": reminded, "sent": sent, "failed": failed, "recovered": recovered}
 
 
 # --- escalation steps ---------------------------------------------------------------------
@@ -131,7 +136,8 @@ class _StepBatch:
         allowed = frozenset(step.get("channels") or [c.value for c in Channel])
         for person, role in result.people:
             for channel in self.channels_for(person, allowed):
-                self.notifications.append(_row(incident, escalation, index, step, person, role, channel, "escalation", self.now))
+                self.notifications.append(outbox_row(incident, person, role, channel, "escalation", self.now,
+                                                     escalation.id, escalation.cycle, index, step["level"]))
         names = "、".join(p.name for p, _ in result.people) or "なし"
         self.events.append((incident, "escalated", f"{label}: {names} へ連絡" + (f"（{'; '.join(result.notes)}）" if result.notes else ""),
                             where | {"level": step["level"], "recipients": [p.email for p, _ in result.people],
@@ -149,7 +155,7 @@ class _StepBatch:
     def channels_for(self, person: User, allowed: frozenset[str]) -> list[str]:
         key = (person.id, allowed)
         if key not in self._channels:
-            self._channels[key] = _channels_for(person, allowed)
+            self._channels[key] = channels_for(person, allowed)
         return self._channels[key]
 
     def warn_admins(self, incident: Incident, escalation, index: int, step: dict, notes: list[str]) -> None:
@@ -160,46 +166,16 @@ class _StepBatch:
                 Membership.active.is_(True))).unique())
         admins = self._admins[organization_id]
         everything = frozenset(c.value for c in Channel)
-        self.notifications += [_row(incident, escalation, index, step, admin, "admin", channel, "nobody_reachable", self.now)
+        self.notifications += [outbox_row(incident, admin, "admin", channel, "nobody_reachable", self.now, escalation.id, escalation.cycle, index,
+                                          step["level"])
                                for admin in admins for channel in self.channels_for(admin, everything)]
         self.events.append((incident, "nobody_reachable",
                             f"第{step['level']}段階で連絡できる人がいないため次の段階へ進めました（管理者 {len(admins)} 名へ警告）",
                             {"cycle": escalation.cycle, "step": index, "notes": notes, "admins": [a.email for a in admins]}))
 
     def write(self) -> None:
-        _insert_once(self.notifications)
+        insert_once(self.notifications)
         timeline.record_many(self.events)
-
-
-def _row(incident, escalation, index, step, person: User, role: str, channel: str, event: str, now) -> dict:
-    """One outbox row. An in-app message is delivered by being written, so it is born `sent`."""
-    in_app = channel == Channel.IN_APP.value
-    return {"event_id": str(uuid.uuid4()), "incident_id": incident.id, "escalation_id": escalation.id,
-            "cycle": escalation.cycle, "step": index, "level": step["level"], "event": event,
-            "recipient_id": person.id, "recipient": person.email, "role": role, "channel": channel,
-            "status": NotificationStatus.SENT.value if in_app else NotificationStatus.PENDING.value,
-            "attempts": 1 if in_app else 0, "sent_at": now if in_app else None,
-            "next_attempt_at": None if in_app else now, "created_at": now}
-
-
-def _channels_for(person: User, allowed: frozenset[str]) -> list[str]:
-    chosen = []
-    if Channel.EMAIL.value in allowed and current_app.config.get("SMTP_HOST"):
-        chosen.append(Channel.EMAIL.value)
-    if Channel.WEBHOOK.value in allowed and person.webhook:
-        chosen.append(Channel.WEBHOOK.value)
-    if Channel.IN_APP.value in allowed:
-        chosen.append(Channel.IN_APP.value)
-    return chosen
-
-
-def _insert_once(rows: list[dict]) -> None:
-    """The unique constraint (incident, cycle, step, recipient, channel) makes a repeat a no-op."""
-    if not rows:
-        return
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # on the Table, not the mapped class: the ORM bulk path has no cache key for ON CONFLICT and would run row by row
-    db.session.execute(insert(Notification.__table__).on_conflict_do_nothing(), rows)
 
 
 def _what_to_do(incidents: list[Incident]) -> dict[int, list[str]]:

@@ -44,6 +44,7 @@ class IncidentForm(FlaskForm):
     pd_my_number = BooleanField(_l("特定個人情報（マイナンバー）"))
     pd_financial_damage = BooleanField(_l("財産的被害のおそれ"))
     pd_malicious = BooleanField(_l("不正の目的のおそれ"))
+    pd_ordinance_sensitive = BooleanField(_l("条例要配慮個人情報"))
 
 
 class IncidentEditForm(IncidentForm):
@@ -79,6 +80,7 @@ def form_to_input(form: IncidentForm, profile: Profile, asset_values: dict[str, 
             "involved": form.pd_involved.data, "persons": form.pd_persons.data or 0,
             "sensitive": form.pd_sensitive.data, "my_number": form.pd_my_number.data,
             "financial_damage": form.pd_financial_damage.data, "malicious": form.pd_malicious.data,
+            "ordinance_sensitive": form.pd_ordinance_sensitive.data,
         },
     }
     return data

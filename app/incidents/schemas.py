@@ -70,6 +70,7 @@ class PersonalData(_Input):
     my_number: bool = False
     financial_damage: bool = False
     malicious: bool = False
+    ordinance_sensitive: bool = False  # 条例要配慮個人情報 (counts where the body's ordinance defines it)
 
 
 class IncidentFields(_Input):

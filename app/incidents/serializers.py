@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
+from app.deadlines.serializers import deadline_json
+from app.deadlines.services import deadlines_of
 from app.escalation.services import escalation_summary
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
+from app.organizations.services import get_profile
 
 TIME_FIELDS = {"detected_at", "created_at", "updated_at", "acknowledged_at"}
 
@@ -51,7 +54,7 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "network_segments": list(incident.network_segments or ()),
         "impacts": list(incident.impacts or ()),
         "asset_classes": dict(incident.asset_classes or {}),
-        "personal_data": incident.personal_data,
+        "personal_data": personal_data_json(incident),
         "computed_severity": incident.computed_severity,
         "severity_basis": severity_basis,
         "severity_override": (
@@ -63,9 +66,26 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "closed_at": iso_utc(incident.closed_at),
         "not_incident": incident.not_incident,
         "closed_reason": incident.closed_reason,
-        "deadlines": [],
+        **_deadlines(incident),
         "escalation": _escalation(incident),
     }
+
+
+def _deadlines(incident: Incident) -> dict:
+    """`deadlines`: what is owed outside the office (API.md: the regulatory kinds and notices a
+    handler added); `internal_deadlines`: the chain's own target times (an extension)."""
+    items = [deadline_json(d) for d in deadlines_of(incident)]
+    return {"deadlines": [d for d in items if d["category"] != "internal"],
+            "internal_deadlines": [d for d in items if d["category"] == "internal"]}
+
+
+def personal_data_json(incident: Incident) -> dict:
+    """API.md's six fields; `ordinance_sensitive` too where the body's ordinance defines
+    条例要配慮個人情報 (profile `reporting.ordinance_sensitive`)."""
+    body = incident.personal_data
+    if get_profile(incident.organization.code).reporting.ordinance_sensitive:
+        body["ordinance_sensitive"] = incident.pd_ordinance_sensitive
+    return body
 
 
 def task_json(task: Task) -> dict:

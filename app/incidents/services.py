@@ -16,6 +16,7 @@ from app.core.db import db
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Permission
 from app.core.timeutil import display_zone, now_utc
+from app.deadlines.services import describe, sync_deadlines
 from app.escalation.services import start_escalation
 from app.incidents import timeline
 from app.incidents.access import can, organization_for_input, visibility_clause
@@ -71,9 +72,10 @@ def _apply_fields(incident: Incident, data: IncidentFields) -> None:
     if "personal_data" in data.model_fields_set:
         pd = data.personal_data
         incident.pd_persons = pd.persons if pd else 0
-        for flag in ("sensitive", "my_number", "financial_damage", "malicious"):
+        for flag in ("sensitive", "my_number", "financial_damage", "malicious", "ordinance_sensitive"):
             setattr(incident, f"pd_{flag}", bool(pd and getattr(pd, flag)))
-        incident.pd_involved = bool(pd and (pd.involved or pd.persons > 0 or pd.sensitive or pd.my_number))
+        incident.pd_involved = bool(pd and (pd.involved or pd.persons > 0 or pd.sensitive or pd.my_number
+                                                 or pd.ordinance_sensitive))
 
 
 def normalize_for_search(text: str) -> str:
@@ -155,9 +157,10 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
     _refresh_search_text(incident)
     db.session.add(incident)
     db.session.flush()
-    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）",
+    deadlines = sync_deadlines(incident)
+    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）{describe(deadlines)}",
                     {"title": incident.title, "threat_category": incident.threat_category,
-                     "severity": incident.severity, "detected_at": incident.detected_at})
+                     "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines})
     sync_playbook_tasks(incident, user)
     start_escalation(incident, user, "登録")
     return incident
@@ -182,7 +185,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
         raise Conflict(_("他の担当者が先に更新しました。再読み込みしてください。"), {"version": _("現在の版は %(v)s です。", v=incident.version)})
     tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "source",
                "network_segments", "impacts", "asset_classes", "severity", "severity_reason")
-    before = {name: getattr(incident, name) for name in tracked} | {"personal_data": incident.personal_data}
+    before = {name: getattr(incident, name) for name in tracked} | {"personal_data": _personal_data(incident)}
     _apply_fields(incident, data)
     if "severity" in data.model_fields_set:
         if data.severity is None:
@@ -194,19 +197,25 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
             incident.severity_overridden_at = now_utc()
     _recompute_severity(profile, incident)
     _refresh_search_text(incident)
-    after = {name: getattr(incident, name) for name in tracked} | {"personal_data": incident.personal_data}
+    after = {name: getattr(incident, name) for name in tracked} | {"personal_data": _personal_data(incident)}
     changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     if changes:
         incident.updated_at = now_utc()
         db.session.flush()
         names = "、".join(FIELD_LABELS.get(k, k) for k in changes)
-        timeline.record(incident, user, "updated", f"{names} を変更しました",
-                        {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}})
+        deadlines = sync_deadlines(incident)
+        timeline.record(incident, user, "updated", f"{names} を変更しました{describe(deadlines)}",
+                        {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}}
+                        | ({"deadlines": deadlines} if deadlines else {}))
         if {"threat_category", "subcategory"} & changes.keys():
             sync_playbook_tasks(incident, user)
         if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
             start_escalation(incident, user, "重大度の引き上げ")
     return changes
+
+
+def _personal_data(incident: Incident) -> dict[str, Any]:
+    return incident.personal_data | {"ordinance_sensitive": incident.pd_ordinance_sensitive}
 
 
 # --- queries ------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from app.core.db import db
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.permissions import Permission
 from app.core.timeutil import now_utc
+from app.deadlines.services import describe, sync_deadlines
 from app.incidents import timeline
 from app.incidents.access import can
 from app.incidents.models import STAGE_LABELS, Incident, Stage
 from app.incidents.tasks import open_required
+from app.records import services as records
 
 ORDER = [s.value for s in Stage]
 
@@ -20,12 +22,6 @@ ORDER = [s.value for s in Stage]
 def stage_name(code: str) -> str:
     """The Japanese name from playbooks/stages.yaml, as written into the record."""
     return next(s.label for s in current_app.extensions["stages"] if s.code == code)
-
-
-def has_post_incident_record(incident: Incident) -> bool:
-    """Closing needs an approved post-incident record (事後報告); that record comes with its own
-    issue, so until then a normal close is refused with 409."""
-    return False
 
 
 def move_stage(user: User, incident: Incident, to: str, reason: str | None = None, override: bool = False,
@@ -65,7 +61,7 @@ def move_stage(user: User, incident: Incident, to: str, reason: str | None = Non
         if blocking and not override:
             raise Conflict(_("必須タスクが %(n)s 件残っているため次の段階へ進めません。", n=len(blocking)),
                            {"tasks": ", ".join(t.title for t in blocking)})
-        if closing and not has_post_incident_record(incident):
+        if closing and records.record_for(incident) is None:
             raise Conflict(_("終結には事後報告（原因・影響・対応措置・再発防止策）が必要です。"), {"to": to})
         data = {"overridden_tasks": [t.id for t in blocking]} if blocking else {}
         return _set_stage(user, incident, to, reason, kind="stage_overridden" if blocking else "stage_changed", data=data)
@@ -78,12 +74,24 @@ def _set_stage(user: User, incident: Incident, to: str, reason: str | None, kind
     incident.stage = to
     now = now_utc()
     incident.updated_at = now
+    forward = ORDER.index(to) > ORDER.index(before)
+    if forward and before == Stage.CONTAIN.value and incident.contained_at is None:
+        incident.contained_at = now
+    if forward and before == Stage.RECOVER.value and incident.recovered_at is None:
+        incident.recovered_at = now
+    approval = None
     if to == Stage.CLOSED.value:
         incident.closed_at, incident.not_incident, incident.closed_reason = now, not_incident, reason
+        if not not_incident:
+            approval = records.approve(user, incident, now)
     elif before == Stage.CLOSED.value:
         incident.closed_at, incident.not_incident, incident.closed_reason = None, False, None
+        records.withdraw_approval(incident)
     db.session.flush()
+    deadlines = sync_deadlines(incident)
     label = "非該当として終結" if not_incident else f"{stage_name(before)} → {stage_name(to)}"
-    summary = f"段階: {label}" + (f"（理由: {reason}）" if reason else "")
-    timeline.record(incident, user, kind, summary, {"from": before, "to": to, "reason": reason} | (data or {}))
+    summary = f"段階: {label}" + (f"（理由: {reason}）" if reason else "") + \
+        (f"（事後報告を{user.name}が承認）" if approval else "") + describe(deadlines)
+    timeline.record(incident, user, kind, summary, {"from": before, "to": to, "reason": reason} | (data or {})
+                    | ({"deadlines": deadlines} if deadlines else {}))
     return incident

@@ -11,7 +11,9 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.core.formerrors import form_messages
 from app.core.i18n import category_label
 from app.core.permissions import Permission
-from app.core.timeutil import display_zone
+from app.core.timeutil import display_zone, now_utc
+from app.deadlines.serializers import time_left
+from app.deadlines.services import deadlines_of, rules_for
 from app.escalation.queries import notifications_of
 from app.escalation.services import escalation_summary
 from app.incidents import evidence, services, tasks, timeline
@@ -21,6 +23,7 @@ from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_views import ActionForm
 from app.organizations.services import get_profile, organizations_by_ids
+from app.records.services import record_for
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -114,6 +117,8 @@ def show(incident_id: int):
         tasks=tasks.tasks_of(incident), events=timeline.events_for(incident), evidence=evidence.evidence_of(incident),
         members=tasks.members_of(incident), stage_defs=current_app.extensions["stages"], form=ActionForm(),
         escalation=escalation_summary(incident), notifications=notifications_of(incident),
+        deadlines=deadlines_of(incident), notices=rules_for(profile.code)[0].notices, record=record_for(incident),
+        time_left=time_left, now=now_utc(),
     )
 
 
@@ -123,6 +128,7 @@ def _edit_form_defaults(form: IncidentEditForm, incident: Incident) -> None:
     form.detected_at.data = incident.detected_at.astimezone(display_zone()).replace(tzinfo=None)
     for flag, value in incident.personal_data.items():
         getattr(form, f"pd_{flag}").data = value
+    form.pd_ordinance_sensitive.data = incident.pd_ordinance_sensitive
     form.version.data = str(incident.version)
     form.severity.data = incident.severity if incident.severity_overridden else ""
     form.severity_reason.data = incident.severity_reason or ""

@@ -26,7 +26,7 @@ def _back(incident_id: int, anchor: str = ""):
     return redirect(url_for("incidents.show", incident_id=incident_id) + (f"#{anchor}" if anchor else ""))
 
 
-def _run(incident_id: int, anchor: str, action, success: str):
+def run_action(incident_id: int, anchor: str, action, success: str):
     """Checks CSRF, runs the service, commits once; on a rule's refusal shows its message."""
     if not ActionForm().validate_on_submit():
         flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
@@ -55,7 +55,7 @@ def _run(incident_id: int, anchor: str, action, success: str):
 def move_stage(incident_id: int):
     incident = get_incident(current_user, incident_id)
     form = request.form
-    return _run(incident_id, "stage", lambda: stages.move_stage(
+    return run_action(incident_id, "stage", lambda: stages.move_stage(
         current_user, incident, form.get("to", ""), form.get("reason"), form.get("override") == "y",
         form.get("not_incident") == "y"), _("段階を変更しました。"))
 
@@ -68,7 +68,7 @@ def update_task(incident_id: int, task_id: int):
     form = request.form
     done = {"done": True, "reopen": False}.get(form.get("action", ""))
     assign = "assignee" in form
-    return _run(incident_id, f"task-{task_id}", lambda: tasks.update_task(
+    return run_action(incident_id, f"task-{task_id}", lambda: tasks.update_task(
         current_user, incident, task, done=done, assignee_email=form.get("assignee") or None, assign=assign),
         _("タスクを更新しました。"))
 
@@ -83,7 +83,7 @@ def add_task(incident_id: int):
         data = TaskCreate.model_validate({"stage": form.get("stage", ""), "title": form.get("title", ""),
                                           "guidance": form.get("guidance", ""), "required": form.get("required") == "y"})
         tasks.add_task(current_user, incident, data.stage.value, data.title, data.guidance, data.required)
-    return _run(incident_id, "tasks", action, _("タスクを追加しました。"))
+    return run_action(incident_id, "tasks", action, _("タスクを追加しました。"))
 
 
 @bp.post("/notes")
@@ -93,7 +93,7 @@ def add_note(incident_id: int):
 
     def action():
         notes.add_note(current_user, incident, NoteCreate.model_validate({"body": request.form.get("body", "")}).body)
-    return _run(incident_id, "timeline", action, _("メモを追加しました。"))
+    return run_action(incident_id, "timeline", action, _("メモを追加しました。"))
 
 
 @bp.post("/evidence")
@@ -107,7 +107,7 @@ def upload_evidence(incident_id: int):
             raise DomainError(_("ファイルを選んでください。"))
         evidence.store_evidence(current_user, incident, upload.stream, upload.filename,
                                 request.form.get("description", ""), upload.mimetype)
-    return _run(incident_id, "evidence", action, _("証拠を保全しました。"))
+    return run_action(incident_id, "evidence", action, _("証拠を保全しました。"))
 
 
 @bp.get("/evidence/<int:evidence_id>")

@@ -103,6 +103,16 @@ class Review(_Strict):
     quote: str | None = None
 
 
+class Reporting(_Strict):
+    """Which reporting rules apply (playbooks/reporting/<rules>.yaml) and the body's own settings."""
+
+    rules: str = Field(default="national", pattern=r"^[a-z][a-z0-9-]{1,39}$")
+    preliminary_days: int | None = Field(default=None, ge=1, le=30)
+    ordinance_sensitive: bool = False  # the body's ordinance defines 条例要配慮個人情報
+    clause: str | None = None
+    quote: str | None = None
+
+
 class Profile(_Strict):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
@@ -120,6 +130,7 @@ class Profile(_Strict):
     network_segments: tuple[NetworkSegment, ...] | None = None
     asset_classification: AssetClassification | None = None
     policy_clauses: tuple[PolicyClause, ...] = ()
+    reporting: Reporting = Reporting()
     review: Review
 
     @model_validator(mode="after")

@@ -19,14 +19,18 @@ def free_port() -> int:
 
 
 class Inbox:
+    """Escalation mails in `messages`; deadline reminders (X-Csirt-Event: deadline_…), which
+    incidents with personal data also get, apart in `reminders`."""
+
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.reminders: list[email.message.EmailMessage] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
-            self.messages.append(message)
+            (self.reminders if message["X-Csirt-Event"].startswith("deadline_") else self.messages).append(message)
         return "250 OK"
 
     def to(self, address: str) -> list:

@@ -74,7 +74,7 @@ def test_levels_fire_at_their_delays_from_the_start_then_repeat_at_most_times(ap
 
     state = escalation(incident["id"])
     assert state.state == "exhausted" and state.next_at is None and state.next_step == 5
-    emails = notifications(incident["id"], channel="email")
+    emails = notifications(incident["id"], channel="email", event="escalation")
     assert [(n.level, n.step, n.recipient) for n in emails] == [
         (1, 0, CSIRT), (2, 1, CHIEF), (3, 2, CISO), (3, 3, CISO), (3, 4, CISO)]
     assert {n.status for n in emails} == {"sent"} and all(n.attempts == 1 for n in emails)

@@ -108,6 +108,8 @@ class Incident(Base):
     pd_my_number: Mapped[bool] = mapped_column(Boolean, default=False)
     pd_financial_damage: Mapped[bool] = mapped_column(Boolean, default=False)
     pd_malicious: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 条例要配慮個人情報: personal information the body's own ordinance treats as sensitive
+    pd_ordinance_sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     severity: Mapped[str] = mapped_column(String(10))
     computed_severity: Mapped[str] = mapped_column(String(10))
     severity_reason: Mapped[str | None] = mapped_column(Text)
@@ -117,6 +119,8 @@ class Incident(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime | None]  # the first acknowledgement (for response-time figures)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contained_at: Mapped[dt.datetime | None]  # 被害拡大の防止 completed (first move past `contain`)
+    recovered_at: Mapped[dt.datetime | None]  # 復旧 completed (first move past `recover`)
     closed_at: Mapped[dt.datetime | None]
     not_incident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # closed at triage as 非該当
     closed_reason: Mapped[str | None] = mapped_column(Text)

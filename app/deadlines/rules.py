@@ -1,0 +1,238 @@
+"""Reporting rules as data (playbooks/reporting/*.yaml) and what they make of an incident's facts.
+
+`due_deadlines` is a pure function of the facts, so the rules can be tested (and fuzzed) without
+a database: which duties apply, and when each is due.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.core.durations import parse_duration
+from app.core.permissions import Role
+
+KIND_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive")
+
+
+class RulesError(Exception):
+    """A reporting rules file is invalid: names the file, the field and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class PersonsOver(_Strict):
+    persons_over: int = Field(ge=0)
+
+
+class Segment(_Strict):
+    segment: Literal["mynumber", "lgwan", "internet"]
+
+
+Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment  # type: ignore[valid-type]
+
+
+class When(_Strict):
+    personal_data: bool | None = None
+    my_number: bool | None = None
+    any_of: tuple[Trigger, ...] | None = Field(default=None, min_length=1)
+
+
+class Due(_Strict):
+    after: str
+    after_when_malicious: str | None = None
+
+    _check = field_validator("after", "after_when_malicious")(lambda cls, v: v if v is None else _duration(v))
+
+
+class StageReached(_Strict):
+    stage_reached: Literal["report", "preserve", "contain", "recover", "prevent", "closed"]
+
+
+class DeadlineRule(_Strict):
+    kind: str = Field(pattern=KIND_PATTERN)
+    category: Literal["regulatory", "internal"]
+    label: str = Field(min_length=1)
+    authority: str | None = None
+    source: str = Field(min_length=1)
+    quote: str | None = None
+    note: str | None = None
+    when: When
+    due: Due
+    met_when: Literal["acknowledged"] | StageReached | None = None
+
+
+class Notice(_Strict):
+    kind: str = Field(pattern=KIND_PATTERN)
+    label: str = Field(min_length=1)
+    authority: str | None = None
+    source: str = Field(min_length=1)
+    after: str
+
+    _check = field_validator("after")(lambda cls, v: _duration(v))
+
+
+class Remind(_Strict):
+    before: str
+    notify: tuple[str, ...] = Field(min_length=1)
+
+    _check = field_validator("before")(lambda cls, v: _duration(v))
+
+    @field_validator("notify")
+    @classmethod
+    def _roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for role in value:
+            Role(role)
+        return value
+
+
+class RuleFile(_Strict):
+    name: str = Field(min_length=1)
+    extends: str | None = None
+    remove: tuple[str, ...] = ()
+    deadlines: tuple[DeadlineRule, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    remind: Remind | None = None
+
+
+class RuleSet(_Strict):
+    code: str
+    name: str
+    deadlines: tuple[DeadlineRule, ...]
+    notices: tuple[Notice, ...]
+    remind: Remind
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleSet:
+        kinds = [d.kind for d in self.deadlines] + [n.kind for n in self.notices]
+        duplicates = sorted({k for k in kinds if kinds.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate kinds: {', '.join(duplicates)}")
+        return self
+
+    def rule(self, kind: str) -> DeadlineRule | Notice | None:
+        return next((r for r in (*self.deadlines, *self.notices) if r.kind == kind), None)
+
+    def notice(self, kind: str) -> Notice | None:
+        return next((n for n in self.notices if n.kind == kind), None)
+
+
+def _read(path: Path) -> RuleFile:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return RuleFile.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(file)"
+        raise RulesError(f"{path.name}: {where}: {first['msg']}") from exc
+
+
+def load_rule_sets(directory: Path) -> dict[str, RuleSet]:
+    """Every *.yaml in the directory, `extends` resolved (one level: a file extends a base)."""
+    files = {path.stem: _read(path) for path in sorted(directory.glob("*.yaml"))}
+    sets: dict[str, RuleSet] = {}
+    for code, rule_file in files.items():
+        deadlines, notices, remind = list(rule_file.deadlines), list(rule_file.notices), rule_file.remind
+        if rule_file.extends:
+            base = files.get(rule_file.extends)
+            if base is None or base.extends:
+                raise RulesError(f"{code}.yaml: extends: {rule_file.extends!r} is not a base rules file")
+            unknown = set(rule_file.remove) - {d.kind for d in base.deadlines} - {n.kind for n in base.notices}
+            if unknown:
+                raise RulesError(f"{code}.yaml: remove: unknown kinds {', '.join(sorted(unknown))}")
+            keep = [d for d in base.deadlines if d.kind not in rule_file.remove]
+            deadlines = [d for d in keep if d.kind not in {x.kind for x in deadlines}] + deadlines
+            notices = [n for n in base.notices if n.kind not in rule_file.remove and
+                       n.kind not in {x.kind for x in notices}] + notices
+            remind = remind or base.remind
+        if remind is None:
+            raise RulesError(f"{code}.yaml: remind: missing")
+        try:
+            sets[code] = RuleSet(code=code, name=rule_file.name, deadlines=tuple(deadlines), notices=tuple(notices),
+                                 remind=remind)
+        except ValidationError as exc:
+            raise RulesError(f"{code}.yaml: {exc.errors()[0]['msg']}") from exc
+    if not sets:
+        raise RulesError(f"{directory}: no reporting rules")
+    return sets
+
+
+# --- what the rules make of the facts ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportingFacts:
+    detected_at: dt.datetime
+    involved: bool = False
+    persons: int = 0
+    sensitive: bool = False
+    my_number: bool = False
+    financial_damage: bool = False
+    malicious: bool = False
+    ordinance_sensitive: bool = False
+    segments: frozenset[str] = frozenset()
+
+    @property
+    def personal_data(self) -> bool:
+        return self.involved or self.persons > 0 or self.sensitive or self.my_number or self.ordinance_sensitive
+
+
+@dataclass(frozen=True)
+class BodyOptions:
+    """What a body's profile changes: the days for 速報 and whether its ordinance defines
+    条例要配慮個人情報."""
+
+    preliminary_days: int | None = None
+    ordinance_sensitive: bool = False
+
+
+def _triggered(trigger, facts: ReportingFacts, options: BodyOptions) -> bool:
+    if isinstance(trigger, PersonsOver):
+        return facts.persons > trigger.persons_over
+    if isinstance(trigger, Segment):
+        return trigger.segment in facts.segments
+    if trigger == "ordinance_sensitive":
+        return options.ordinance_sensitive and facts.ordinance_sensitive
+    return bool(getattr(facts, trigger))
+
+
+def applies(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> bool:
+    when = rule.when
+    if when.personal_data is not None and when.personal_data != facts.personal_data:
+        return False
+    if when.my_number is not None and when.my_number != facts.my_number:
+        return False
+    return when.any_of is None or any(_triggered(t, facts, options) for t in when.any_of)
+
+
+def due_at(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> dt.datetime:
+    after = rule.due.after_when_malicious if facts.malicious and rule.due.after_when_malicious else rule.due.after
+    delay = parse_duration(after)
+    if rule.kind.endswith("_preliminary") and options.preliminary_days:
+        delay = dt.timedelta(days=options.preliminary_days)
+    return facts.detected_at + delay
+
+
+def due_deadlines(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -> dict[str, dt.datetime]:
+    """{kind: due time} of every duty that applies to these facts."""
+    return {rule.kind: due_at(rule, facts, options) for rule in rules.deadlines if applies(rule, facts, options)}
+
+
+def check_profiles(rule_sets: dict[str, RuleSet], profiles: dict) -> None:
+    """Every body's `reporting.rules` names a rules file, and its remind roles exist."""
+    for code, profile in profiles.items():
+        if profile.reporting.rules not in rule_sets:
+            raise RulesError(f"{code}: reporting.rules: no playbooks/reporting/{profile.reporting.rules}.yaml")

@@ -1,0 +1,44 @@
+"""What a caller may send for a post-incident record, nothing more."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.incidents.schemas import Code, Description, Text
+
+
+def _stripped_text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+RecommendationText = Annotated[Text, StringConstraints(max_length=2000), AfterValidator(_stripped_text)]
+Status = Literal["proposed", "adopted", "rejected", "done"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendationInput(_Input):
+    id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    text: RecommendationText
+    clause: Code | None = None
+    status: Status = "proposed"
+
+
+class RecordInput(_Input):
+    cause: Description = ""
+    impact: Description = ""
+    measures: Description = ""
+    prevention: Description = ""
+    policy_clauses: list[Code] = Field(default_factory=list, max_length=50)
+    recommendations: list[RecommendationInput] = Field(default_factory=list, max_length=50)
+    version: int | None = Field(default=None, ge=1)
+
+
+class RecommendationStatus(_Input):
+    status: Status
