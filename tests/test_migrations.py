@@ -210,3 +210,49 @@ def test_cli_init_migrates_and_loads_organizations_idempotently(tmp_path):
     assert orgs.stdout.splitlines()[0] == "ageo\t上尾市"
     assert "toride-gikai\t取手市議会" in orgs.stdout.splitlines()
     assert len(orgs.stdout.splitlines()) == 7
+
+
+def _insert(conn, table: str, **values) -> None:
+    """A row with the given values and a plain value for every other NOT NULL column, whatever
+    the schema of the revision under test."""
+    for column in inspect(conn).get_columns(table):
+        if column["name"] in values or column["nullable"] or column.get("default") is not None \
+                or column.get("autoincrement") is True or column["name"] == "id":
+            continue
+        kind = str(column["type"]).upper()
+        values[column["name"]] = (0 if "INT" in kind else False if "BOOL" in kind else "{}" if "JSON" in kind
+                                  else "2026-11-20 00:00:00.000000" if "TIME" in kind else "x")
+    names = ", ".join(values)
+    conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in values)})"), values)
+
+
+def test_0004_upgrades_a_populated_database_and_fills_in_stage_times(fresh_url):
+    """An incident that had left 被害拡大の防止 and 復旧 before 0004 gets contained_at and
+    recovered_at from its timeline; its notifications survive the rebuilt table."""
+    cfg = alembic_config(fresh_url)
+    command.upgrade(cfg, "0003")
+    engine = make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            _insert(conn, "organizations", id=1, code="ageo", name="上尾市", kind="city", reference_prefix="AGEO")
+            _insert(conn, "users", id=1, email="a@example.jp", name="A", available=True)
+            _insert(conn, "incidents", id=1, organization_id=1, reference="AGEO-2026-0001", ref_year=2026, ref_number=1,
+                    threat_category="intentional", severity="low", computed_severity="low", stage="prevent",
+                    source="internal", network_segments="[]", impacts="[]", asset_classes="{}", version=1)
+            moves = [("01", "stage_changed", "triage", "report"), ("02", "stage_overridden", "contain", "recover"),
+                     ("03", "stage_back", "recover", "contain"), ("04", "stage_changed", "contain", "recover"),
+                     ("05", "stage_changed", "recover", "prevent")]
+            for hour, kind, before, after in moves:
+                _insert(conn, "timeline_events", incident_id=1, at=f"2026-11-20 {hour}:00:00.000000", kind=kind, summary="段階",
+                        data=f'{{"from": "{before}", "to": "{after}"}}')
+            _insert(conn, "notifications", event_id="e-1", incident_id=1, cycle=1, step=0, level=1, event="escalation",
+                    recipient_id=1, recipient="a@example.jp", channel="email", status="sent", attempts=1)
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            contained, recovered = conn.execute(text("SELECT contained_at, recovered_at FROM incidents")).one()
+            assert str(contained).startswith("2026-11-20 02:00:00") and str(recovered).startswith("2026-11-20 05:00:00")
+            assert conn.execute(text("SELECT event_id, deadline_id FROM notifications")).all() == [("e-1", None)]
+            assert conn.execute(text("SELECT pd_ordinance_sensitive FROM incidents")).scalar() in (False, 0)
+        assert schema_differences(fresh_url) == []
+    finally:
+        engine.dispose()
