@@ -74,6 +74,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.incidents.workflow_views import bp as workflow_bp
     from app.organizations.cli import register_cli as register_org_cli
     from app.records.views import bp as records_bp
+    from app.reviews.views import bp as reviews_bp
     from app.web import register_web
 
     csrf.exempt(api_bp)
@@ -84,6 +85,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(escalation_bp)
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(reviews_bp)
     register_escalation_cli(app)
     app.before_request(start_scheduler_hook)
     register_web(app)

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.auth.models import User
 from app.core.db import db
-from app.core.errors import HTTP_ERROR_CODES, Forbidden, NotFound
+from app.core.errors import HTTP_ERROR_CODES, Forbidden, NotFound, ValidationFailed
 from app.core.i18n import category_label
 from app.core.markdown import render_markdown
 from app.core.permissions import ROLE_LABELS
@@ -68,6 +68,8 @@ def register_web(app) -> None:
     # A service's NotFound / Forbidden on a page (the API blueprint answers them as JSON itself).
     app.register_error_handler(NotFound, lambda exc: (render_template("error.html", status=404), 404))
     app.register_error_handler(Forbidden, lambda exc: (render_template("error.html", status=403), 403))
+    # A bad query parameter a page passes to a service (forms handle their own errors in place).
+    app.register_error_handler(ValidationFailed, lambda exc: (render_template("error.html", status=422), 422))
 
 
 def _error_page(status: int):

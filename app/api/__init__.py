@@ -13,5 +13,6 @@ from app.api import (  # noqa: E402,F401
     openapi,
     organizations,
     records,
+    reviews,
     workflow,
 )

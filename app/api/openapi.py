@@ -124,6 +124,39 @@ def _regulatory_paths(incident_id: list, collection: dict) -> dict:
     }
 
 
+def _review_paths() -> dict:
+    """The quarterly and fiscal-year reviews (issue 6)."""
+    org = {"name": "org", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "a body's code, or `all`: every body where the caller may read all incidents"}
+    year = {"name": "fiscal_year", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1990,
+                                                                               "maximum": 2100}}
+    fmt = {"name": "format", "in": "query", "required": False, "schema": {"enum": ["json", "md", "csv", "xlsx"]}}
+    review = {"type": "object", "description": "API.md's fields (organization, fiscal_year, quarter, period {from, to} "
+              "as JST dates inclusive, total, by_threat_category, by_severity, incidents) and extensions: "
+              "organizations, name, label, categories, current and previous (each: period, total, not_incident, "
+              "by_threat_category, by_subcategory, by_severity, by_segment, by_source, response_times {acknowledge, "
+              "contain, recover, close: {n, median_s, p90_s}} in seconds from detection, escalation_levels "
+              "{level: incidents}, deadlines {total, by_kind: {due, on_time, late, open, overdue}}, risk_matrix "
+              "{window, categories [{code, incidents, per_year, likelihood, loss, score}], cells {\"L-S\": [codes]}, "
+              "method}), recommendations (outstanding 提案/採用 grouped by organization and clause)."}
+    answers = {"200": {"description": "JSON, or a download: md (text/markdown), csv (UTF-8 with BOM, the incident "
+                                      "rows), xlsx (a sheet per section and the incident rows)",
+                       "content": {"application/json": {"schema": review}}}} | _errors(401, 403, 404, 422)
+    return {
+        "/api/v1/reviews/{org}/{fiscal_year}/q{quarter}": {"get": {
+            "description": "The review of one fiscal quarter (Q1 = April–June … Q4 = January–March of the next "
+                           "calendar year) by the Asia/Tokyo date of detection, with the previous quarter beside it. "
+                           "403 for a body where the caller's role may not read all incidents; a quarter other than "
+                           "1–4 is 404.",
+            "parameters": [org, year, {"name": "quarter", "in": "path", "required": True,
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt],
+            "responses": answers}},
+        "/api/v1/reviews/{org}/{fiscal_year}": {"get": {
+            "description": "Extension: the whole fiscal year (April–March), with the previous fiscal year beside it.",
+            "parameters": [org, year, fmt], "responses": answers}},
+    }
+
+
 def _schema(model) -> dict:
     return TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
 
@@ -236,7 +269,7 @@ def build_document() -> dict:
                                          "`severity: null` returns to the derived one.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
-        } | workflow_paths | _regulatory_paths(incident_id, collection),
+        } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths(),
     }
 
 

@@ -1,0 +1,59 @@
+"""One review, answered in the format asked for: shared by the API and the pages."""
+from __future__ import annotations
+
+from flask import Response, jsonify, stream_with_context
+from flask_babel import gettext as _
+
+from app.core.errors import NotFound, ValidationFailed
+from app.core.timeutil import iso_utc
+from app.reviews import formats, queries
+from app.reviews.periods import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, Period
+
+FORMATS = ("json", "md", "csv", "xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def period_from(fiscal_year: int, quarter: int | None) -> Period:
+    if not FIRST_FISCAL_YEAR <= fiscal_year <= LAST_FISCAL_YEAR or quarter not in (None, 1, 2, 3, 4):
+        raise NotFound(_("その期間の振り返りはありません。"))
+    return Period(fiscal_year, quarter)
+
+
+def check_format(value: str | None) -> str:
+    value = value or "json"
+    if value not in FORMATS:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"format": _("json / md / csv / xlsx のいずれかです。")})
+    return value
+
+
+def _attachment(response: Response, review: dict, extension: str) -> Response:
+    response.headers["Content-Disposition"] = f'attachment; filename="review-{review["organization"]}-{review_slug(review)}.{extension}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def review_slug(review: dict) -> str:
+    return f"{review['fiscal_year']}" + (f"-q{review['quarter']}" if review["quarter"] else "")
+
+
+def incident_json(row) -> dict:
+    body = row._asdict()
+    for name in ("detected_at", "acknowledged_at", "contained_at", "recovered_at", "closed_at"):
+        body[name] = iso_utc(body[name])
+    return body
+
+
+def public(review: dict) -> dict:
+    return {k: v for k, v in review.items() if not k.startswith("_")}
+
+
+def respond(review: dict, period: Period, fmt: str) -> Response:
+    if fmt == "md":
+        return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, "md")
+    if fmt == "csv":
+        body = stream_with_context(formats.csv_chunks(review, period))
+        return _attachment(Response(body, mimetype="text/csv"), review, "csv")
+    if fmt == "xlsx":
+        return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, "xlsx")
+    rows = [incident_json(r) for r in queries.incident_rows(review["_organization_ids"], period)]
+    return jsonify(public(review) | {"incidents": rows})

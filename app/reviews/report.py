@@ -1,0 +1,145 @@
+"""The quarterly (or fiscal-year) review of one body or of every body the user can see: the figures
+of the period with the previous period beside them, the risk matrix, the recommendations for the
+policy review, and the incidents."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.errors import Forbidden, NotFound
+from app.core.permissions import Permission
+from app.core.timeutil import now_utc
+from app.incidents.access import can
+from app.organizations.models import Organization
+from app.organizations.services import get_profile, organization_by_code
+from app.reviews import queries
+from app.reviews.periods import TOKYO, Period
+
+ALL = "all"
+HISTORY_YEARS = 3
+# likelihood 1–5 from incidents per year in the history window: < 0.5, < 2, < 6, < 12, 12 or more
+LIKELIHOOD_LIMITS = (0.5, 2, 6, 12)
+LIKELIHOOD_LABELS = {1: "まれ", 2: "低い", 3: "中程度", 4: "高い", 5: "非常に高い"}
+LOSS_LABELS = {1: "軽微", 2: "小", 3: "中", 4: "大", 5: "甚大"}
+METHOD = (
+    "発生の可能性（1〜5）は、脅威区分ごとの年間発生件数（対象期間の末日までの過去{years}年間、団体の記録が"
+    "それより短い場合はその期間。非該当を除く）による: 年0.5件未満=1、2件未満=2、6件未満=3、12件未満=4、"
+    "12件以上=5。発生時の損失（1〜5）は、同じ期間の最も重い重大度（低=1、中=2、高=3、緊急=4）に、"
+    "101人以上の個人情報・特定個人情報（マイナンバー）・業務停止のいずれかを伴った事案があれば1を加えたもの"
+    "（上限5、実績のない区分は1）。リスク値は可能性×損失（1〜25）。"
+)
+
+
+def organizations_for(user: User, code: str) -> tuple[list, list[int]]:
+    """The bodies a review covers: one body (404 when not the user's, 403 when their role there
+    may not read all incidents), or `all` the bodies where they may."""
+    if code == ALL:
+        organizations = [o for o in db.session.scalars(select(Organization).where(
+            Organization.id.in_(user.organization_ids())).order_by(Organization.code))
+            if can(user, Permission.INCIDENT_READ_ALL, o.id)]
+        if not organizations:
+            raise Forbidden(_("振り返りを閲覧する権限がありません。"))
+        return organizations, [o.id for o in organizations]
+    organization = organization_by_code(code)
+    if organization is None or organization.id not in user.organization_ids():
+        raise NotFound(_("団体が見つかりません。"))
+    if not can(user, Permission.INCIDENT_READ_ALL, organization.id):
+        raise Forbidden(_("振り返りを閲覧する権限がありません。"))
+    return [organization], [organization.id]
+
+
+def likelihood(per_year: float) -> int:
+    return 1 + sum(per_year >= limit for limit in LIKELIHOOD_LIMITS)
+
+
+def loss(worst: int, heavy: bool) -> int:
+    return min(5, worst + (1 if heavy else 0))
+
+
+def risk_matrix(organization_ids: list[int], period: Period, categories: list[dict]) -> dict:
+    ends = period.ends_at
+    after = period.last_day + dt.timedelta(days=1)  # the window ends where the period does (Tokyo midnight)
+    starts = dt.datetime.combine(after.replace(year=after.year - HISTORY_YEARS), dt.time(), TOKYO).astimezone(dt.UTC)
+    first = queries.first_detection(organization_ids)
+    if first is not None and first > starts:
+        starts = min(first, ends - dt.timedelta(days=91))  # a short history, but at least a quarter long
+    years = max((ends - starts).total_seconds() / (365.25 * 86400), 0.25)
+    inputs = queries.risk_inputs(organization_ids, starts, ends)
+    rows = []
+    for category in categories:
+        data = inputs.get(category["code"], {"count": 0, "worst": 1, "heavy": False})
+        per_year = data["count"] / years
+        row = {"code": category["code"], "label": category["label"], "incidents": data["count"],
+               "per_year": round(per_year, 2), "likelihood": likelihood(per_year),
+               "loss": loss(data["worst"], data["heavy"]) if data["count"] else 1}
+        rows.append(row | {"score": row["likelihood"] * row["loss"]})
+    cells = {f"{r['likelihood']}-{r['loss']}": [] for r in rows}
+    for row in rows:
+        cells[f"{row['likelihood']}-{row['loss']}"].append(row["code"])
+    return {"window": {"from": starts.isoformat(), "to": ends.isoformat(), "years": round(years, 2)},
+            "categories": rows, "cells": cells, "method": METHOD.format(years=HISTORY_YEARS)}
+
+
+def _categories(organizations) -> list[dict]:
+    """The threat categories of the covered bodies, in their profiles' order (union for several)."""
+    seen: dict[str, dict] = {}
+    for organization in organizations:
+        for category in get_profile(organization.code).threat_categories:
+            entry = seen.setdefault(category.code, {"code": category.code, "label": category.label,
+                                                    "label_en": category.label_en, "subcategories": {}})
+            for subcategory in category.subcategories:
+                entry["subcategories"].setdefault(subcategory.code, subcategory.label)
+    return list(seen.values())
+
+
+def _section(organization_ids: list[int], period: Period, categories: list[dict], now: dt.datetime) -> dict:
+    return {
+        "period": {"fiscal_year": period.fiscal_year, "quarter": period.quarter, "label": period.label,
+                   "from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
+        **queries.counts(organization_ids, period),
+        "response_times": queries.response_times(organization_ids, period),
+        "escalation_levels": queries.escalation_levels(organization_ids, period),
+        "deadlines": queries.deadline_figures(organization_ids, period, now),
+        "risk_matrix": risk_matrix(organization_ids, period, categories),
+    }
+
+
+def build_review(user: User, code: str, period: Period) -> dict:
+    """Everything but the incident rows (streamed separately by the formats that list them)."""
+    organizations, organization_ids = organizations_for(user, code)
+    categories = _categories(organizations)
+    now = now_utc()
+    current = _section(organization_ids, period, categories, now)
+    names = [get_profile(o.code).name for o in organizations]
+    return {
+        "organization": code, "organizations": [o.code for o in organizations], "organization_names": names,
+        "name": names[0] if code != ALL else "、".join(names),
+        "fiscal_year": period.fiscal_year, "quarter": period.quarter,
+        "period": {"from": current["period"]["from"], "to": current["period"]["to"]},
+        "label": period.label, "generated_at": now.isoformat(),
+        "categories": categories,
+        "total": current["total"], "by_threat_category": current["by_threat_category"],
+        "by_severity": current["by_severity"],
+        "current": current, "previous": _section(organization_ids, period.previous(), categories, now),
+        "recommendations": _by_clause(queries.outstanding_recommendations(organization_ids), organizations),
+        "_organization_ids": organization_ids,
+    }
+
+
+def _by_clause(rows: list[dict], organizations) -> list[dict]:
+    """Outstanding recommendations grouped by the policy clause they concern (its label from the body's profile)."""
+    labels = {}
+    for organization in organizations:
+        for clause in get_profile(organization.code).policy_clauses:
+            labels[(organization.code, clause.code)] = f"{clause.clause or clause.code} {clause.label}"
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["organization"], row["clause"])
+        group = groups.setdefault(key, {"organization": row["organization"], "clause": row["clause"],
+                                        "label": labels.get(key, "（条項の指定なし）"), "items": []})
+        group["items"].append({k: row[k] for k in ("id", "status", "text", "incident_id", "reference")})
+    return list(groups.values())
