@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: venv init demo run test test-sqlite lint bench fuzz translations clean
+.PHONY: venv init demo run serve ticker test test-sqlite lint bench fuzz translations clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test: venv translations
 test-sqlite: venv translations
 	$(BIN)/python -m pytest -q --engines sqlite
 
+# Production: gunicorn (gunicorn.conf.py) without the in-process ticker, and the ticker on its own.
+serve: init
+	SCHEDULER_ENABLED=0 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+ticker: init
+	$(FLASK) ticker
+
 lint: venv
 	$(BIN)/ruff check app tests bench
 
@@ -40,6 +47,8 @@ bench: venv translations
 	$(BIN)/python -m bench.listing $(BENCH_ARGS)
 	$(BIN)/python -m bench.incident_page $(BENCH_PAGE_ARGS)
 	$(BIN)/python -m bench.escalation_drain $(BENCH_DRAIN_ARGS)
+	$(BIN)/python -m bench.review --memory-check $(BENCH_REVIEW_ARGS)
+	$(BIN)/python -m bench.review --postgresql --memory-check $(BENCH_REVIEW_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

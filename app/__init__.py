@@ -6,6 +6,7 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
 from app.core.db import db
@@ -38,6 +39,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.as_dict())
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
 
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    from app.ops.requests import configure_logging
+    configure_logging(app)  # first: the request id exists before any other hook logs
     db.init_app(app)
     app.before_request(_body_limit)  # before CSRF, which reads the form
     csrf.init_app(app)
@@ -66,6 +72,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.audit.cli import register_cli as register_audit_cli
     from app.auth.cli import register_cli as register_auth_cli
     from app.auth.views import bp as auth_bp
+    from app.backup.cli import register_cli as register_backup_cli
     from app.deadlines.views import bp as deadlines_bp
     from app.escalation.cli import register_cli as register_escalation_cli
     from app.escalation.scheduler import start_scheduler_hook
@@ -73,6 +80,8 @@ def create_app(config: Config | None = None) -> Flask:
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
     from app.organizations.cli import register_cli as register_org_cli
+    from app.plan.views import bp as plan_bp
+    from app.plan.views import register_cli as register_plan_cli
     from app.records.views import bp as records_bp
     from app.reviews.views import bp as reviews_bp
     from app.web import register_web
@@ -86,12 +95,17 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(plan_bp)
+    register_plan_cli(app)
     register_escalation_cli(app)
     app.before_request(start_scheduler_hook)
     register_web(app)
     register_org_cli(app)
     register_auth_cli(app)
     register_audit_cli(app)
+    register_backup_cli(app)
+    from app.ops.metrics import init_metrics
+    init_metrics(app)
 
     @app.get("/healthz")
     def healthz():

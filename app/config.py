@@ -49,6 +49,10 @@ class Config:
         self.MAIL_FROM = env.get("MAIL_FROM") or "csirt@localhost"
         self.WEBHOOK_SECRET = env.get("WEBHOOK_SECRET") or None
         self.ACK_LINK_MAX_AGE = int(env.get("ACK_LINK_MAX_AGE", str(7 * 24 * 3600)))
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))  # reverse proxies in front (X-Forwarded-*)
+        self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.PREFERRED_URL_SCHEME = "https" if self.PRODUCTION else "http"
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -45,6 +45,8 @@ class IncidentForm(FlaskForm):
     pd_financial_damage = BooleanField(_l("財産的被害のおそれ"))
     pd_malicious = BooleanField(_l("不正の目的のおそれ"))
     pd_ordinance_sensitive = BooleanField(_l("条例要配慮個人情報"))
+    reported_at = DateTimeLocalField(_l("報告を受けた日時"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    acknowledged_at = DateTimeLocalField(_l("受領（確認）した日時"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
 
 class IncidentEditForm(IncidentForm):
@@ -83,4 +85,9 @@ def form_to_input(form: IncidentForm, profile: Profile, asset_values: dict[str, 
             "ordinance_sensitive": form.pd_ordinance_sensitive.data,
         },
     }
+    if not isinstance(form, IncidentEditForm):  # paper times are given once, when the incident is entered
+        for name in ("reported_at", "acknowledged_at"):
+            value = getattr(form, name).data
+            if isinstance(value, dt.datetime):
+                data[name] = value.replace(tzinfo=display_zone())
     return data

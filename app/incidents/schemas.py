@@ -93,6 +93,10 @@ class IncidentCreate(IncidentFields):
     title: Title
     threat_category: Code
     detected_at: Moment
+    # Extension: an incident handled on paper while the system was down, entered afterwards with
+    # its real times (each no earlier than the one before, none in the future).
+    reported_at: Moment | None = None
+    acknowledged_at: Moment | None = None
 
 
 class IncidentUpdate(IncidentFields):

@@ -64,6 +64,8 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         ),
         "reporter_id": incident.reporter_id,
         "closed_at": iso_utc(incident.closed_at),
+        "reported_at": iso_utc(incident.reported_at or incident.created_at),
+        "recorded_late": incident.recorded_late,
         "not_incident": incident.not_incident,
         "closed_reason": incident.closed_reason,
         **_deadlines(incident),

@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Permission
-from app.core.timeutil import display_zone, now_utc
+from app.core.timeutil import display_zone, format_display, now_utc
 from app.deadlines.services import describe, sync_deadlines
 from app.escalation.services import start_escalation
 from app.incidents import timeline
@@ -55,8 +55,24 @@ def _check_against_profile(profile: Profile, data: IncidentFields, category: str
             errors["asset_classes"] = _("%(org)sの分類にない値です: %(axis)s=%(level)s", org=profile.name, axis=axis, level=level)
     if data.detected_at and data.detected_at > now_utc() + CLOCK_SKEW:
         errors["detected_at"] = _("未来の日時は指定できません。")
+    errors |= _paper_times(data)
     if errors:
         raise ValidationFailed(_("入力内容に誤りがあります。"), errors)
+
+
+def _paper_times(data: IncidentFields) -> dict[str, str]:
+    """detected ≤ reported ≤ acknowledged ≤ now, for an incident entered after the fact."""
+    errors, earlier = {}, getattr(data, "detected_at", None)
+    for name in ("reported_at", "acknowledged_at"):
+        value = getattr(data, name, None)
+        if value is None:
+            continue
+        if value > now_utc() + CLOCK_SKEW:
+            errors[name] = _("未来の日時は指定できません。")
+        elif earlier is not None and value < earlier:
+            errors[name] = _("検知日時・報告日時より前にはできません。")
+        earlier = value
+    return errors
 
 
 def _apply_fields(incident: Incident, data: IncidentFields) -> None:
@@ -153,16 +169,27 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
         network_segments=[], impacts=[], asset_classes={},
     )
     _apply_fields(incident, data)
+    paper = data.reported_at is not None or data.acknowledged_at is not None
+    if paper:
+        # reported no later than acknowledged: an acknowledgement alone dates the report too
+        incident.reported_at, incident.recorded_late = data.reported_at or data.acknowledged_at, True
+        if data.acknowledged_at is not None:
+            incident.acknowledged_at, incident.acknowledged_by_id = data.acknowledged_at, user.id
     _recompute_severity(profile, incident)
     _refresh_search_text(incident)
     db.session.add(incident)
     db.session.flush()
     deadlines = sync_deadlines(incident)
-    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）{describe(deadlines)}",
+    late = f"（紙の記録から後日登録: 報告 {format_display(data.reported_at) or '—'}、受領 {format_display(data.acknowledged_at) or '—'}）" \
+        if paper else ""
+    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）{late}{describe(deadlines)}",
                     {"title": incident.title, "threat_category": incident.threat_category,
-                     "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines})
+                     "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines}
+                    | ({"recorded_late": True, "reported_at": data.reported_at, "acknowledged_at": data.acknowledged_at}
+                       if paper else {}))
     sync_playbook_tasks(incident, user)
-    start_escalation(incident, user, "登録")
+    if incident.acknowledged_at is None:  # acknowledged on paper: nobody is to be paged now
+        start_escalation(incident, user, "登録")
     return incident
 
 

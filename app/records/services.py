@@ -32,7 +32,7 @@ def record_for(incident: Incident) -> PostIncidentRecord | None:
 
 def key_times(incident: Incident) -> dict[str, str | None]:
     """The times the record states, taken from the incident's own record, never retyped."""
-    return {"detected_at": iso_utc(incident.detected_at), "reported_at": iso_utc(incident.created_at),
+    return {"detected_at": iso_utc(incident.detected_at), "reported_at": iso_utc(incident.reported_at or incident.created_at),
             "acknowledged_at": iso_utc(incident.acknowledged_at), "contained_at": iso_utc(incident.contained_at),
             "recovered_at": iso_utc(incident.recovered_at)}
 

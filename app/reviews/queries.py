@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import Float, String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import Float, String, and_, case, cast, distinct, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.db import db
@@ -39,53 +39,56 @@ def _seconds(later, earlier):
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _grouped(scope, *columns) -> dict:
-    """{value (or tuple of values): count} of one GROUP BY."""
-    rows = db.session.execute(select(*columns, func.count()).where(scope).group_by(*columns))
-    return {(tuple(r[:-1]) if len(columns) > 1 else r[0]): r[-1] for r in rows}
-
-
 def counts(organization_ids: list[int], period: Period) -> dict:
+    """Every count of the period from one GROUP BY over the few combinations of category,
+    subcategory, severity, source and 非該当 (the network segments summed alongside)."""
     scope = _scope(organization_ids, period.starts_at, period.ends_at)
-    segments = db.session.execute(select(*(
-        func.coalesce(func.sum(case((_json_has(Incident.network_segments, code), 1), else_=0)), 0).label(code)
-        for code in SEGMENT_CODES), func.count(), func.coalesce(func.sum(case((Incident.not_incident, 1), else_=0)), 0))
-        .where(scope)).one()
-    by_subcategory = _grouped(scope, Incident.threat_category, Incident.subcategory)
-    return {
-        "total": segments[-2], "not_incident": int(segments[-1]),
-        "by_threat_category": _grouped(scope, Incident.threat_category),
-        "by_subcategory": {f"{c}/{s or '-'}": n for (c, s), n in by_subcategory.items()},
-        "by_severity": _grouped(scope, Incident.severity), "by_source": _grouped(scope, Incident.source),
-        "by_segment": {code: int(segments[i]) for i, code in enumerate(SEGMENT_CODES)},
-    }
+    keys = (Incident.threat_category, Incident.subcategory, Incident.severity, Incident.source, Incident.not_incident)
+    segment_sums = [func.sum(case((_json_has(Incident.network_segments, code), 1), else_=0)) for code in SEGMENT_CODES]
+    rows = db.session.execute(select(*keys, func.count(), *segment_sums).where(scope).group_by(*keys)).all()
+    result = {"total": 0, "not_incident": 0, "by_threat_category": {}, "by_subcategory": {}, "by_severity": {},
+              "by_source": {}, "by_segment": dict.fromkeys(SEGMENT_CODES, 0)}
+    for category, subcategory, severity, source, not_incident, n, *segments in rows:
+        result["total"] += n
+        result["not_incident"] += n if not_incident else 0
+        for name, key in (("by_threat_category", category), ("by_subcategory", f"{category}/{subcategory or '-'}"),
+                          ("by_severity", severity), ("by_source", source)):
+            result[name][key] = result[name].get(key, 0) + n
+        for code, value in zip(SEGMENT_CODES, segments, strict=True):
+            result["by_segment"][code] += int(value or 0)
+    return result
 
 
-def _percentile(values_query, count: int, fraction: float) -> float | None:
-    """Linear interpolation between the two nearest ranks (PostgreSQL's percentile_cont), read
-    with ORDER BY … LIMIT 2 OFFSET k so that both engines give the same figure."""
+def _interpolate(ranked: dict[int, float], count: int, fraction: float) -> float | None:
+    """Linear interpolation between the two nearest ranks, as PostgreSQL's percentile_cont;
+    rounded to the millisecond (SQLite's julianday arithmetic is off in the last float digits)."""
     if count == 0:
         return None
     position = fraction * (count - 1)
     lower = math.floor(position)
-    rows = [r[0] for r in db.session.execute(values_query.order_by(values_query.selected_columns[0])
-                                             .limit(2).offset(lower))]
-    if len(rows) == 1 or position == lower:
-        return round(float(rows[0]), 3)
-    # rounded to the millisecond: SQLite's julianday arithmetic is off in the last float digits
-    return round(float(rows[0]) + (float(rows[1]) - float(rows[0])) * (position - lower), 3)
+    low, high = ranked[lower], ranked.get(lower + 1, ranked[lower])
+    return round(low + (high - low) * (position - lower), 3)
 
 
 def response_times(organization_ids: list[int], period: Period) -> dict:
     """Median and 90th percentile, in seconds from detection, of incidents (not 非該当) that
-    reached the moment; `n` is how many did."""
+    reached the moment; `n` is how many did. One query per figure: the values ranked by a window
+    function, only the ranks either side of the 50th and 90th percentiles returned (integer
+    arithmetic for floor and ceil, alike on both engines)."""
     scope = and_(_scope(organization_ids, period.starts_at, period.ends_at), Incident.not_incident.is_(False))
     figures = {}
     for name, later in DURATIONS.items():
-        seconds = cast(_seconds(later, Incident.detected_at), Float).label("seconds")
-        values = select(seconds).where(scope, later.is_not(None))
-        count = db.session.scalar(select(func.count()).where(scope, later.is_not(None)).select_from(Incident))
-        figures[name] = {"n": count, "median_s": _percentile(values, count, 0.5), "p90_s": _percentile(values, count, 0.9)}
+        seconds = cast(_seconds(later, Incident.detected_at), Float)
+        ranked = select(seconds.label("seconds"),
+                        (func.row_number().over(order_by=seconds) - 1).label("rank"),
+                        func.count().over().label("n")).where(scope, later.is_not(None)).subquery()
+        last = ranked.c.n - 1
+        wanted = (last // 2, (last + 1) // 2, (9 * last) // 10, (9 * last + 9) // 10)  # floor and ceil of each
+        rows = db.session.execute(select(ranked.c.rank, ranked.c.seconds, ranked.c.n)
+                                  .where(or_(*(ranked.c.rank == rank for rank in wanted)))).all()
+        count = rows[0].n if rows else 0
+        values = {r.rank: float(r.seconds) for r in rows}
+        figures[name] = {"n": count, "median_s": _interpolate(values, count, 0.5), "p90_s": _interpolate(values, count, 0.9)}
     return figures
 
 
@@ -117,16 +120,29 @@ def deadline_figures(organization_ids: list[int], period: Period, now: dt.dateti
     return {"total": total, "by_kind": kinds}
 
 
-def risk_inputs(organization_ids: list[int], starts: dt.datetime, ends: dt.datetime) -> dict[str, dict]:
-    """Per threat category over the history window: incidents, the worst severity, and whether any
-    touched many persons' or My Number data or stopped a service."""
+def risk_inputs(organization_ids: list[int], windows: list[tuple[dt.datetime, dt.datetime]]) -> list[dict[str, dict]]:
+    """Per threat category and history window: incidents, the worst severity, and whether any
+    touched many persons' or My Number data or stopped a service. The windows (this period's and
+    the previous one's, mostly overlapping) are read in one scan, each a conditional aggregate."""
     heavy = (Incident.pd_persons > 100) | Incident.pd_my_number | _json_has(Incident.impacts, "outage")
     rank = case(*((Incident.severity == code, literal(n)) for code, n in SEVERITY_RANK.items()), else_=literal(1))
+    columns = []
+    for starts, ends in windows:
+        inside = and_(Incident.detected_at >= starts, Incident.detected_at < ends)
+        columns += [func.sum(case((inside, 1), else_=0)), func.max(case((inside, rank), else_=literal(0))),
+                    func.max(case((and_(inside, heavy), 1), else_=0))]
     rows = db.session.execute(
-        select(Incident.threat_category, func.count(), func.max(rank), func.max(case((heavy, 1), else_=0)))
-        .where(_scope(organization_ids, starts, ends), Incident.not_incident.is_(False))
-        .group_by(Incident.threat_category))
-    return {category: {"count": n, "worst": int(worst), "heavy": bool(heavy_any)} for category, n, worst, heavy_any in rows}
+        select(Incident.threat_category, *columns)
+        .where(_scope(organization_ids, min(w[0] for w in windows), max(w[1] for w in windows)),
+               Incident.not_incident.is_(False))
+        .group_by(Incident.threat_category)).all()
+    results: list[dict[str, dict]] = [{} for _ in windows]
+    for category, *values in rows:
+        for index in range(len(windows)):
+            n, worst, heavy_any = values[3 * index:3 * index + 3]
+            if n:
+                results[index][category] = {"count": int(n), "worst": int(worst), "heavy": bool(heavy_any)}
+    return results
 
 
 def first_detection(organization_ids: list[int]) -> dt.datetime | None:

@@ -60,15 +60,27 @@ def loss(worst: int, heavy: bool) -> int:
     return min(5, worst + (1 if heavy else 0))
 
 
-def risk_matrix(organization_ids: list[int], period: Period, categories: list[dict]) -> dict:
+def _window(period: Period, first: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """The history window: the three years up to the period's end, or from the first incident
+    when the body's history is shorter (but at least a quarter long)."""
     ends = period.ends_at
     after = period.last_day + dt.timedelta(days=1)  # the window ends where the period does (Tokyo midnight)
     starts = dt.datetime.combine(after.replace(year=after.year - HISTORY_YEARS), dt.time(), TOKYO).astimezone(dt.UTC)
-    first = queries.first_detection(organization_ids)
     if first is not None and first > starts:
-        starts = min(first, ends - dt.timedelta(days=91))  # a short history, but at least a quarter long
+        starts = min(first, ends - dt.timedelta(days=91))
+    return starts, ends
+
+
+def risk_matrices(organization_ids: list[int], periods: list[Period], categories: list[dict]) -> list[dict]:
+    first = queries.first_detection(organization_ids)
+    windows = [_window(period, first) for period in periods]
+    inputs = queries.risk_inputs(organization_ids, windows)
+    return [_matrix(window, found, categories) for window, found in zip(windows, inputs, strict=True)]
+
+
+def _matrix(window: tuple[dt.datetime, dt.datetime], inputs: dict[str, dict], categories: list[dict]) -> dict:
+    starts, ends = window
     years = max((ends - starts).total_seconds() / (365.25 * 86400), 0.25)
-    inputs = queries.risk_inputs(organization_ids, starts, ends)
     rows = []
     for category in categories:
         data = inputs.get(category["code"], {"count": 0, "worst": 1, "heavy": False})
@@ -96,7 +108,7 @@ def _categories(organizations) -> list[dict]:
     return list(seen.values())
 
 
-def _section(organization_ids: list[int], period: Period, categories: list[dict], now: dt.datetime) -> dict:
+def _section(organization_ids: list[int], period: Period, now: dt.datetime, risk: dict) -> dict:
     return {
         "period": {"fiscal_year": period.fiscal_year, "quarter": period.quarter, "label": period.label,
                    "from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
@@ -104,7 +116,7 @@ def _section(organization_ids: list[int], period: Period, categories: list[dict]
         "response_times": queries.response_times(organization_ids, period),
         "escalation_levels": queries.escalation_levels(organization_ids, period),
         "deadlines": queries.deadline_figures(organization_ids, period, now),
-        "risk_matrix": risk_matrix(organization_ids, period, categories),
+        "risk_matrix": risk,
     }
 
 
@@ -113,7 +125,8 @@ def build_review(user: User, code: str, period: Period) -> dict:
     organizations, organization_ids = organizations_for(user, code)
     categories = _categories(organizations)
     now = now_utc()
-    current = _section(organization_ids, period, categories, now)
+    risk_now, risk_before = risk_matrices(organization_ids, [period, period.previous()], categories)
+    current = _section(organization_ids, period, now, risk_now)
     names = [get_profile(o.code).name for o in organizations]
     return {
         "organization": code, "organizations": [o.code for o in organizations], "organization_names": names,
@@ -124,7 +137,7 @@ def build_review(user: User, code: str, period: Period) -> dict:
         "categories": categories,
         "total": current["total"], "by_threat_category": current["by_threat_category"],
         "by_severity": current["by_severity"],
-        "current": current, "previous": _section(organization_ids, period.previous(), categories, now),
+        "current": current, "previous": _section(organization_ids, period.previous(), now, risk_before),
         "recommendations": _by_clause(queries.outstanding_recommendations(organization_ids), organizations),
         "_organization_ids": organization_ids,
     }

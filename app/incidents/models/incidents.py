@@ -84,6 +84,12 @@ class Incident(Base):
         Index("ix_incidents_org_severity", "organization_id", "severity"),
         Index("ix_incidents_org_category", "organization_id", "threat_category"),
         Index("ix_incidents_reporter", "reporter_id"),
+        # covers the quarterly review's grouped queries (app/reviews/queries.py): a body-quarter and
+        # the three-year risk window are read from the index alone (the JSON lists, which cannot
+        # be btree keys, are included on PostgreSQL)
+        Index("ix_incidents_review", "organization_id", "detected_at", "not_incident", "threat_category", "subcategory",
+              "severity", "source", "pd_persons", "pd_my_number", "acknowledged_at", "contained_at", "recovered_at",
+              "closed_at", postgresql_include=["network_segments", "impacts"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +125,8 @@ class Incident(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[dt.datetime | None]  # the first acknowledgement (for response-time figures)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[dt.datetime | None]  # reported on paper before it was entered (else: created_at)
+    recorded_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # entered after the fact
     contained_at: Mapped[dt.datetime | None]  # 被害拡大の防止 completed (first move past `contain`)
     recovered_at: Mapped[dt.datetime | None]  # 復旧 completed (first move past `recover`)
     closed_at: Mapped[dt.datetime | None]
