@@ -25,7 +25,10 @@ INCIDENT = {
                    "(the internal chain's target times: internal_manager_report, internal_chief_report, "
                    "csirt_assessment, ciso_report), closed_at, not_incident, closed_reason. `personal_data` accepts "
                    "`ordinance_sensitive` (条例要配慮個人情報) and answers it where the body's profile says its "
-                   "ordinance defines it (reporting.ordinance_sensitive).",
+                   "ordinance defines it (reporting.ordinance_sensitive). Creation also accepts `reported_at` and "
+                   "`acknowledged_at` for an incident handled on paper while the system was down (detected ≤ "
+                   "reported ≤ acknowledged ≤ now; an acknowledged one is not escalated); the answer's "
+                   "`recorded_late` marks such an entry and `reported_at` is the real report time (else created_at).",
     "properties": {
         "id": {"type": "integer"}, "reference": {"type": "string", "example": "AGEO-2026-0001"},
         "organization": {"type": "string"}, "title": {"type": "string"},
@@ -253,6 +256,11 @@ def build_document() -> dict:
         "security": [{"bearer": []}],
         "paths": {
             "/healthz": {"get": {"security": [], "responses": _ok(200, {"type": "object"})}},
+            "/metrics": {"get": {"security": [], "description": "Extension: Prometheus text format (request latency, "
+                                 "csirt_notifications_due_unsent, csirt_notifications_failed, csirt_ticker_lag_seconds); "
+                                 "with METRICS_TOKEN set it needs `Authorization: Bearer <token>`, else only 127.0.0.1 "
+                                 "may scrape (others get 404).",
+                                 "responses": {"200": {"description": "metrics", "content": {"text/plain": {}}}}}},
             "/api/v1/openapi.json": {"get": {"security": [], "responses": _ok(200, {"type": "object"})}},
             "/api/v1/organizations": {"get": {"responses": _ok(200, {"type": "object"}) | _errors(401),
                                               "description": "Extensions: name_en, kind, emergency_plan_owner, asset_classification."}},
