@@ -54,7 +54,8 @@ def servers(engine_name, database_url, tmp_path):
                         break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise AssertionError((tmp_path / "server-1.log").read_text() + (tmp_path / "server-2.log").read_text())
+                        logs = "".join((tmp_path / f"server-{n}.log").read_text() for n in (1, 2))
+                        raise AssertionError(f"a server did not start:\n{logs}") from None
                     time.sleep(0.2)
         yield urls
     finally:
