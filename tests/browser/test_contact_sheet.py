@@ -4,7 +4,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from app.plan.views import export_plan
-from tests.browser.test_review_page import login
+from tests.browser.helpers import login
 
 
 def test_the_sheet_and_its_static_export_render_with_the_contacts(app, factory, new_page, browser, tmp_path):

@@ -5,14 +5,12 @@ Runs on each engine (`engine_name` from tests/conftest.py), like the other brows
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from app.core.db import db
 from app.incidents.models import Incident
 from app.records.models import PostIncidentRecord
-from tests.factories import PASSWORD
+from tests.browser.helpers import login
 from tests.records.helpers import at_prevent, saved
 
 HEADINGS = ("経過", "原因", "被害・影響", "対応措置", "再発防止策", "関係する基本方針の条項", "見直しへの提言")
@@ -20,12 +18,6 @@ CAUSE = "職員が**標的型メール**の添付ファイルを開封した。<
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def login(page: Page, email: str, next_path: str) -> None:
-    page.goto(f"/login?next={quote(next_path)}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="ログイン").click()
 
 
 def _ready(client, factory) -> tuple[int, dict]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 import struct
-from urllib.parse import quote
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser.helpers import login
 from tests.reviews.support import HIGH, create, jst
 
 PATH = "/reviews/ageo/2026/q2?print=1"
@@ -30,12 +29,6 @@ CELL_OF = """(svg, label) => {
 }"""
 
 
-def login(page: Page, email: str, next_path: str) -> None:
-    page.goto(f"/login?next={quote(next_path)}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="ログイン").click()
 
 
 def test_printable_review_in_chromium(app, client, factory, new_page, tmp_path, engine_name):

@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD
+from tests.browser.helpers import login
 
 JST = ZoneInfo("Asia/Tokyo")
 SCREEN = {"width": 1366, "height": 900}
@@ -27,12 +26,6 @@ EVIDENCE = "プロキシログ 2026-11-21 09:00-10:00\n203.0.113.45 GET /payload
 
 # --- helpers -------------------------------------------------------------------------------
 
-def login(page: Page, email: str, next_path: str) -> None:
-    page.goto(f"/login?next={quote(next_path)}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="ログイン").click()
 
 
 def submit(page: Page, button) -> None:
