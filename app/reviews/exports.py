@@ -5,7 +5,6 @@ from flask import Response, jsonify, stream_with_context
 from flask_babel import gettext as _
 
 from app.core.errors import NotFound, ValidationFailed
-from app.core.timeutil import iso_utc
 from app.reviews import formats, queries
 from app.reviews.periods import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, Period
 
@@ -36,13 +35,6 @@ def review_slug(review: dict) -> str:
     return f"{review['fiscal_year']}" + (f"-q{review['quarter']}" if review["quarter"] else "")
 
 
-def incident_json(row) -> dict:
-    body = row._asdict()
-    for name in ("detected_at", "acknowledged_at", "contained_at", "recovered_at", "closed_at"):
-        body[name] = iso_utc(body[name])
-    return body
-
-
 def public(review: dict) -> dict:
     return {k: v for k, v in review.items() if not k.startswith("_")}
 
@@ -55,5 +47,4 @@ def respond(review: dict, period: Period, fmt: str) -> Response:
         return _attachment(Response(body, mimetype="text/csv"), review, "csv")
     if fmt == "xlsx":
         return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, "xlsx")
-    rows = [incident_json(r) for r in queries.incident_rows(review["_organization_ids"], period)]
-    return jsonify(public(review) | {"incidents": rows})
+    return jsonify(public(review) | {"incidents": queries.incident_list(review["_organization_ids"], period)})
