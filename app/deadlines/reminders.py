@@ -42,6 +42,7 @@ def remind_due(now: dt.datetime, limit: int = 200) -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Deadline, skip_locked=True)
     rows, events, reminded = db.session.execute(query).all(), [], 0
+    reached: dict[int, object] = {}  # who hears, once per body per batch (as the escalation steps do)
     for deadline, incident in rows:
         rules, _options = rules_for(incident.organization.code)
         overdue = deadline.due_at <= now
@@ -51,7 +52,9 @@ def remind_due(now: dt.datetime, limit: int = 200) -> int:
             continue
         reminded += 1
         event = OVERDUE if overdue else APPROACHING
-        result = reach(incident.organization_id, list(rules.remind.notify), now)
+        if incident.organization_id not in reached:
+            reached[incident.organization_id] = reach(incident.organization_id, list(rules.remind.notify), now)
+        result = reached[incident.organization_id]
         insert_once([outbox_row(incident, person, role, channel, event, now, None, deadline.round, deadline.id, 0,
                                 deadline_id=deadline.id)
                      for person, role in result.people for channel in channels_for(person)])

@@ -232,7 +232,7 @@ def due_deadlines(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -
 
 
 def check_profiles(rule_sets: dict[str, RuleSet], profiles: dict) -> None:
-    """Every body's `reporting.rules` names a rules file, and its remind roles exist."""
+    """Every body's `reporting.rules` names a rules file (checked at start-up, like the playbooks)."""
     for code, profile in profiles.items():
         if profile.reporting.rules not in rule_sets:
             raise RulesError(f"{code}: reporting.rules: no playbooks/reporting/{profile.reporting.rules}.yaml")

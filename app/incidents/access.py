@@ -7,11 +7,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.models import User
 from app.core.db import db
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Permission, permissions_for
 from app.incidents.models import Incident
 from app.organizations.models import Organization
-from app.organizations.services import organization_by_code
+from app.organizations.services import organization_by_code, organizations_by_ids
 
 
 def can(user: User, permission: Permission, organization_id: int) -> bool:
@@ -38,6 +38,21 @@ def get_incident(user: User, incident_id: int) -> Incident:
     if incident is None:
         raise NotFound(_("インシデントが見つかりません。"))
     return incident
+
+
+def overseen_organizations(user: User) -> list[Organization]:
+    """The bodies whose every incident the user may read: what reviews and contact sheets cover."""
+    return [o for o in organizations_by_ids(user.organization_ids()) if can(user, Permission.INCIDENT_READ_ALL, o.id)]
+
+
+def overseen_organization(user: User, code: str) -> Organization:
+    """One such body: 404 when it is not the user's, 403 when their role there reads only their own."""
+    organization = organization_by_code(code)
+    if organization is None or organization.id not in user.organization_ids():
+        raise NotFound(_("団体が見つかりません。"))
+    if not can(user, Permission.INCIDENT_READ_ALL, organization.id):
+        raise Forbidden(_("この団体の全体を閲覧する権限がありません。"))
+    return organization
 
 
 def organization_for_input(user: User, code: str) -> Organization:

@@ -5,16 +5,12 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, current_app, render_template
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.core.db import db
-from app.core.errors import Forbidden, NotFound
-from app.core.permissions import Permission
-from app.incidents.access import can
+from app.incidents.access import overseen_organization, overseen_organizations
 from app.organizations.models import Organization
-from app.organizations.services import organization_by_code
 from app.plan.sheet import contact_sheet
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -23,21 +19,13 @@ bp = Blueprint("plan", __name__, url_prefix="/plan")
 @bp.get("")
 @login_required
 def index():
-    organizations = db.session.scalars(select(Organization).where(Organization.id.in_(current_user.organization_ids()))
-                                       .order_by(Organization.code)).all()
-    return render_template("plan/index.html", organizations=[o for o in organizations
-                                                              if can(current_user, Permission.INCIDENT_READ_ALL, o.id)])
+    return render_template("plan/index.html", organizations=overseen_organizations(current_user))
 
 
 @bp.get("/<code>")
 @login_required
 def sheet(code: str):
-    organization = organization_by_code(code)
-    if organization is None or organization.id not in current_user.organization_ids():
-        raise NotFound(_("団体が見つかりません。"))
-    if not can(current_user, Permission.INCIDENT_READ_ALL, organization.id):
-        raise Forbidden(_("連絡体制を閲覧する権限がありません。"))
-    return render_template("plan/sheet.html", sheet=contact_sheet(organization))
+    return render_template("plan/sheet.html", sheet=contact_sheet(overseen_organization(current_user, code)))
 
 
 def export_plan(directory: Path) -> list[Path]:

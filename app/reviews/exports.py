@@ -25,14 +25,10 @@ def check_format(value: str | None) -> str:
     return value
 
 
-def _attachment(response: Response, review: dict, extension: str) -> Response:
-    response.headers["Content-Disposition"] = f'attachment; filename="review-{review["organization"]}-{review_slug(review)}.{extension}"'
+def _attachment(response: Response, review: dict, period: Period, extension: str) -> Response:
+    response.headers["Content-Disposition"] = f'attachment; filename="review-{review["organization"]}-{period.slug}.{extension}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def review_slug(review: dict) -> str:
-    return f"{review['fiscal_year']}" + (f"-q{review['quarter']}" if review["quarter"] else "")
 
 
 def public(review: dict) -> dict:
@@ -41,10 +37,10 @@ def public(review: dict) -> dict:
 
 def respond(review: dict, period: Period, fmt: str) -> Response:
     if fmt == "md":
-        return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, "md")
+        return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, period, "md")
     if fmt == "csv":
         body = stream_with_context(formats.csv_chunks(review, period))
-        return _attachment(Response(body, mimetype="text/csv"), review, "csv")
+        return _attachment(Response(body, mimetype="text/csv"), review, period, "csv")
     if fmt == "xlsx":
-        return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, "xlsx")
+        return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, period, "xlsx")
     return jsonify(public(review) | {"incidents": queries.incident_list(review["_organization_ids"], period)})

@@ -6,16 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.auth.models import User
-from app.core.db import db
-from app.core.errors import Forbidden, NotFound
-from app.core.permissions import Permission
+from app.core.errors import Forbidden
 from app.core.timeutil import now_utc
-from app.incidents.access import can
-from app.organizations.models import Organization
-from app.organizations.services import get_profile, organization_by_code
+from app.incidents.access import overseen_organization, overseen_organizations
+from app.organizations.services import get_profile
 from app.reviews import queries
 from app.reviews.periods import TOKYO, Period
 
@@ -35,21 +31,14 @@ METHOD = (
 
 
 def organizations_for(user: User, code: str) -> tuple[list, list[int]]:
-    """The bodies a review covers: one body (404 when not the user's, 403 when their role there
-    may not read all incidents), or `all` the bodies where they may."""
+    """The bodies a review covers: one body, or `all` the bodies where the user may read all incidents."""
     if code == ALL:
-        organizations = [o for o in db.session.scalars(select(Organization).where(
-            Organization.id.in_(user.organization_ids())).order_by(Organization.code))
-            if can(user, Permission.INCIDENT_READ_ALL, o.id)]
+        organizations = overseen_organizations(user)
         if not organizations:
             raise Forbidden(_("振り返りを閲覧する権限がありません。"))
-        return organizations, [o.id for o in organizations]
-    organization = organization_by_code(code)
-    if organization is None or organization.id not in user.organization_ids():
-        raise NotFound(_("団体が見つかりません。"))
-    if not can(user, Permission.INCIDENT_READ_ALL, organization.id):
-        raise Forbidden(_("振り返りを閲覧する権限がありません。"))
-    return [organization], [organization.id]
+    else:
+        organizations = [overseen_organization(user, code)]
+    return organizations, [o.id for o in organizations]
 
 
 def likelihood(per_year: float) -> int:
