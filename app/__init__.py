@@ -1,7 +1,7 @@
 """Application factory."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, request, session
+from flask import Flask, abort, current_app, jsonify, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -28,9 +28,15 @@ EVIDENCE_UPLOADS = {"api.upload_evidence", "workflow.upload_evidence"}
 
 
 def _body_limit() -> None:
-    """Bodies are capped at MAX_CONTENT_LENGTH (1 MiB), evidence uploads at their own limit."""
+    """Bodies are capped at MAX_CONTENT_LENGTH (1 MiB), evidence uploads and the public report
+    form (one attachment) at their own limits."""
     if request.endpoint in EVIDENCE_UPLOADS:
         request.max_content_length = current_app.config["EVIDENCE_MAX_BYTES"] + 64 * 1024
+    elif request.endpoint == "public_report.form":
+        request.max_content_length = current_app.config["PUBLIC_REPORT_MAX_BYTES"] + 64 * 1024
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        abort(413)  # also where the handler never reads its body: refused before anything else
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -79,6 +85,8 @@ def create_app(config: Config | None = None) -> Flask:
     from app.escalation.views import bp as escalation_bp
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
+    from app.intake.public_views import bp as public_report_bp
+    from app.intake.triage_views import bp as triage_bp
     from app.organizations.cli import register_cli as register_org_cli
     from app.plan.views import bp as plan_bp
     from app.plan.views import register_cli as register_plan_cli
@@ -96,6 +104,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(records_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(plan_bp)
+    app.register_blueprint(triage_bp)
+    app.register_blueprint(public_report_bp)
     register_plan_cli(app)
     register_escalation_cli(app)
     app.before_request(start_scheduler_hook)
@@ -104,6 +114,8 @@ def create_app(config: Config | None = None) -> Flask:
     register_auth_cli(app)
     register_audit_cli(app)
     register_backup_cli(app)
+    from app.intake.cli import register_cli as register_intake_cli
+    register_intake_cli(app)
     from app.ops.metrics import init_metrics
     init_metrics(app)
 

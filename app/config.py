@@ -52,6 +52,24 @@ class Config:
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))  # reverse proxies in front (X-Forwarded-*)
         self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.LOGIN_MAX_FAILURES_ACCOUNT = int(env.get("LOGIN_MAX_FAILURES_ACCOUNT", "5"))
+        self.LOGIN_MAX_FAILURES_ADDRESS = int(env.get("LOGIN_MAX_FAILURES_ADDRESS", "20"))
+        self.LOGIN_THROTTLE_MINUTES = int(env.get("LOGIN_THROTTLE_MINUTES", "15"))
+        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "30"))
+        self.SESSION_MAX_HOURS = int(env.get("SESSION_MAX_HOURS", "12"))
+        # Reports from anyone (issue 9): mail intake and the public report form
+        self.INTAKE_MAILDIR = env.get("INTAKE_MAILDIR") or None          # read by the ticker when set
+        self.INTAKE_ADDRESSES = env.get("INTAKE_ADDRESSES", "")         # "csirt@city.example.jp=ageo,…"
+        self.INTAKE_IMAP_HOST = env.get("INTAKE_IMAP_HOST") or None
+        self.INTAKE_IMAP_PORT = int(env.get("INTAKE_IMAP_PORT") or 993)
+        self.INTAKE_IMAP_USER = env.get("INTAKE_IMAP_USER") or None
+        self.INTAKE_IMAP_PASSWORD = env.get("INTAKE_IMAP_PASSWORD") or None
+        self.INTAKE_IMAP_FOLDER = env.get("INTAKE_IMAP_FOLDER", "INBOX")
+        self.INTAKE_MAX_MESSAGE_BYTES = int(env.get("INTAKE_MAX_MESSAGE_BYTES", str(25 * 1024 * 1024)))
+        self.PUBLIC_REPORT_MAX_BYTES = int(env.get("PUBLIC_REPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+        self.PUBLIC_REPORT_PER_ADDRESS = int(env.get("PUBLIC_REPORT_PER_ADDRESS", "5"))   # per hour
+        self.PUBLIC_REPORT_PER_HOUR = int(env.get("PUBLIC_REPORT_PER_HOUR", "200"))       # all addresses
+        self.STALE_DAYS = int(env.get("STALE_DAYS", "7"))  # an open incident with no activity this long needs attention
         self.PREFERRED_URL_SCHEME = "https" if self.PRODUCTION else "http"
         self.TESTING = False
         for key, value in overrides.items():

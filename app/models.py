@@ -1,9 +1,10 @@
 """Imports every model so that Alembic and `alembic check` see the whole schema."""
 from app.audit.models import AuditEntry, AuditHead  # noqa: F401
-from app.auth.models import ApiToken, Membership, User  # noqa: F401
+from app.auth.models import ApiToken, LoginFailure, Membership, User  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.deadlines.models import Deadline  # noqa: F401
 from app.escalation.models import Escalation, Notification, OnCallOverride, OnCallRotation, RosterPolicy  # noqa: F401
 from app.incidents.models import Evidence, Incident, ReferenceCounter, Task, TimelineEvent  # noqa: F401
+from app.intake.models import Report, ReportAddition  # noqa: F401
 from app.organizations.models import Organization  # noqa: F401
 from app.records.models import PostIncidentRecord, Recommendation  # noqa: F401

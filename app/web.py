@@ -49,11 +49,16 @@ def register_web(app) -> None:
     @app.get("/")
     def index():
         if current_user.is_authenticated:
-            return redirect(url_for("incidents.index"))
+            return redirect(url_for("triage.home"))  # the CSIRT's home; others go on to the incident list
         return redirect(url_for("auth.login"))
+
+    from app.auth.sessions import enforce_timeouts
+    app.before_request(enforce_timeouts)
 
     @app.after_request
     def _headers(response):
+        if request.is_secure:  # only over HTTPS (directly, or X-Forwarded-Proto from a trusted proxy)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

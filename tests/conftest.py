@@ -21,8 +21,8 @@ from app.core.migrate import upgrade_head
 from app.organizations.services import sync_organizations
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATA_TABLES = ("notifications", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
-               "evidence", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
+DATA_TABLES = ("login_failures", "report_additions", "notifications", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
+               "evidence", "reports", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
                "memberships", "users")
 
 
@@ -54,6 +54,24 @@ def database_url(engine_name, tmp_path_factory):
             pytest.fail("PostgreSQL is required under CI=true but is not reachable at 127.0.0.1:5432")
         pytest.skip("PostgreSQL not reachable")
     name = f"csirt_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_url(engine_name, tmp_path):
+    """An empty database of the engine under test, created for this test only (migration tests)."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    if not _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required under CI=true but is not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"csirt_mig_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"

@@ -4,14 +4,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -20,66 +16,12 @@ from app.config import REPO_ROOT
 from app.core.db import make_engine
 from app.core.migrate import alembic_config, upgrade_head
 from app.models import Base
+from tests.migration_support import current_revision, head_revision, schema_differences, tables
 
-PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = {"organizations", "users", "api_tokens", "incidents", "memberships", "reference_counters",
           "tasks", "timeline_events", "evidence", "audit_log", "audit_head",
           "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
-          "deadlines", "post_incident_records", "recommendations"}
-
-
-def head_revision() -> str:
-    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    assert len(heads) == 1, f"several heads: {heads}"
-    return heads[0]
-
-
-@pytest.fixture
-def fresh_url(engine_name, tmp_path):
-    """An empty database of the engine under test, created for this test only."""
-    if engine_name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            pass
-    except psycopg.Error:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is required under CI=true but is not reachable")
-        pytest.skip("PostgreSQL not reachable")
-    name = f"csirt_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def tables(url: str) -> set[str]:
-    engine = make_engine(url)
-    try:
-        return set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def current_revision(url: str) -> str | None:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def schema_differences(url: str) -> list:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
-            return compare_metadata(context, Base.metadata)
-    finally:
-        engine.dispose()
+          "deadlines", "post_incident_records", "recommendations", "login_failures", "reports", "report_additions"}
 
 
 def test_single_linear_history():

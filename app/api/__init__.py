@@ -13,6 +13,7 @@ from app.api import (  # noqa: E402,F401
     openapi,
     organizations,
     records,
+    reports,
     reviews,
     workflow,
 )

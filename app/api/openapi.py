@@ -8,6 +8,7 @@ from app.api import bp
 from app.deadlines.schemas import DeadlineMet, NoticeCreate
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
+from app.intake.schemas import ReportCreate
 from app.records.schemas import RecommendationStatus, RecordInput
 
 ERROR = {
@@ -134,8 +135,14 @@ def _review_paths() -> dict:
     year = {"name": "fiscal_year", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1990,
                                                                                "maximum": 2100}}
     fmt = {"name": "format", "in": "query", "required": False, "schema": {"enum": ["json", "md", "csv", "xlsx"]}}
+    paging = [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+              {"name": "per_page", "in": "query", "required": False,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+               "description": "JSON only: the incidents are listed a page at a time (`total` counts them all, "
+                              "`page` and `per_page` are answered); csv and xlsx list every incident"}]
     review = {"type": "object", "description": "API.md's fields (organization, fiscal_year, quarter, period {from, to} "
-              "as JST dates inclusive, total, by_threat_category, by_severity, incidents) and extensions: "
+              "as JST dates inclusive, total, by_threat_category, by_severity, incidents: one page, oldest first) and "
+              "extensions: page, per_page, "
               "organizations, name, label, categories, current and previous (each: period, total, not_incident, "
               "by_threat_category, by_subcategory, by_severity, by_segment, by_source, response_times {acknowledge, "
               "contain, recover, close: {n, median_s, p90_s}} in seconds from detection, escalation_levels "
@@ -152,11 +159,11 @@ def _review_paths() -> dict:
                            "403 for a body where the caller's role may not read all incidents; a quarter other than "
                            "1–4 is 404.",
             "parameters": [org, year, {"name": "quarter", "in": "path", "required": True,
-                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt],
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt, *paging],
             "responses": answers}},
         "/api/v1/reviews/{org}/{fiscal_year}": {"get": {
             "description": "Extension: the whole fiscal year (April–March), with the previous fiscal year beside it.",
-            "parameters": [org, year, fmt], "responses": answers}},
+            "parameters": [org, year, fmt, *paging], "responses": answers}},
     }
 
 
@@ -182,7 +189,7 @@ def build_document() -> dict:
     for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate), ("StageMove", StageMove),
                         ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate),
                         ("RecordInput", RecordInput), ("RecommendationStatus", RecommendationStatus),
-                        ("DeadlineMet", DeadlineMet), ("NoticeCreate", NoticeCreate)):
+                        ("DeadlineMet", DeadlineMet), ("NoticeCreate", NoticeCreate), ("ReportCreate", ReportCreate)):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -277,8 +284,34 @@ def build_document() -> dict:
                                          "`severity: null` returns to the derived one.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
-        } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths(),
+        } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths() | _report_paths(),
     }
+
+
+def _report_paths() -> dict:
+    """Reports for triage (issue 9)."""
+    report = {"type": "object", "description": "id, receipt (R-XXXX-XXXX, what the reporter quotes), organization, "
+              "state (new/opened/merged/dismissed), channel (email/form/api), source, title, body (plain text), "
+              "occurred_at, received_at, sender, contact, dedup_key, flagged, flag_reason, incident {id, reference} "
+              "or null, decision_reason; POST answers add `added` (true when it joined an open report or incident)"}
+    params = [{"name": "organization", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "a body's code (404 if not the caller's); default: every body where the caller may "
+                              "read all incidents"},
+              {"name": "state", "in": "query", "required": False,
+               "schema": {"enum": ["new", "opened", "merged", "dismissed"], "default": "new"}},
+              {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+              {"name": "per_page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                                 "maximum": 200}}]
+    return {"/api/v1/reports": {
+        "post": {"description": "For SOC/SIEM forwarders (a role that may create incidents in the body). With a "
+                                "`dedup_key` equal to that of a report still waiting, or of one whose incident is "
+                                "still open, the body is added there (200) instead of opening another (201).",
+                 "requestBody": _body("ReportCreate"),
+                 "responses": _ok(201, report) | _ok(200, report) | _errors(400, 401, 403, 413, 415, 422)},
+        "get": {"description": "The triage queue: a page of reports, oldest first.", "parameters": params,
+                "responses": _ok(200, {"type": "object", "properties": {
+                    "items": {"type": "array", "items": report}, "total": {"type": "integer"},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"}}}) | _errors(401, 403, 404, 422)}}}
 
 
 @bp.get("/openapi.json")

@@ -1,10 +1,9 @@
 """The quarterly and fiscal-year reviews (API.md: GET /api/v1/reviews/{org}/{fiscal_year}/q{1-4})."""
-from flask import request
-
 from app.api import bp
-from app.api.errors import api_user
-from app.reviews.exports import check_format, period_from, respond
+from app.api.errors import api_user, parse_query
+from app.reviews.exports import download, json_answer, period_from
 from app.reviews.report import build_review
+from app.reviews.schemas import ReviewQuery
 
 
 @bp.get("/reviews/<org>/<int:fiscal_year>/q<int:quarter>")
@@ -19,6 +18,9 @@ def fiscal_year_review(org: str, fiscal_year: int):
 
 def _review(org: str, fiscal_year: int, quarter: int | None):
     user = api_user()
-    fmt = check_format(request.args.get("format"))
+    query = parse_query(ReviewQuery)
     period = period_from(fiscal_year, quarter)
-    return respond(build_review(user, org, period), period, fmt)
+    review = build_review(user, org, period)
+    if query.format == "json":
+        return json_answer(review, period, query.page, query.per_page)
+    return download(review, period, query.format)

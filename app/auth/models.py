@@ -26,18 +26,29 @@ class User(UserMixin, Base):
     deputy_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    # TOTP (RFC 6238): the base32 secret once confirmed, and the last time step used (no replay)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[dt.datetime | None]
+    totp_last_step: Mapped[int | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")  # loaded where needed
+
+    # Set for a request made with a token scoped to one body: the person acts only there.
+    token_organization_id = None  # not a column
 
     @property
     def is_active(self) -> bool:
         return any(m.active for m in self.memberships)
 
+    def _acting(self) -> list[Membership]:
+        scope = self.token_organization_id
+        return [m for m in self.memberships if m.active and (scope is None or m.organization_id == scope)]
+
     def roles_in(self, organization_id: int) -> set[str]:
-        return {m.role for m in self.memberships if m.active and m.organization_id == organization_id}
+        return {m.role for m in self._acting() if m.organization_id == organization_id}
 
     def organization_ids(self) -> set[int]:
-        return {m.organization_id for m in self.memberships if m.active}
+        return {m.organization_id for m in self._acting()}
 
 
 class Membership(Base):
@@ -68,6 +79,8 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # set: the token acts only in this body, whatever else its person may do
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
@@ -76,3 +89,19 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in (password or second factor): counted per account and per address to
+    throttle guessing. Kept in the database so that every application server sees them."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_account_at", "account", "failed_at"),
+        Index("ix_login_failures_address_at", "address", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(254))  # the e-mail as typed, normalised
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[dt.datetime] = mapped_column(default=now_utc)

@@ -1,6 +1,7 @@
 """Passwords, login and API tokens."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -12,9 +13,11 @@ from app.auth.models import ApiToken, User
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.timeutil import now_utc
+from app.organizations.models import Organization
 
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "csirt_"
+DEFAULT_TOKEN_LIFETIME = dt.timedelta(days=365)
 # Compared against when the e-mail is unknown, so a login takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-password-at-all")
 
@@ -43,14 +46,42 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_api_token(email: str, name: str | None = None) -> str:
+def create_api_token(email: str, name: str | None = None, organization: str | None = None,
+                     expires_in: dt.timedelta | None = DEFAULT_TOKEN_LIFETIME) -> str:
+    """A new token for that person, valid for `expires_in` (None: until revoked), optionally
+    acting only in one of their bodies. Only its SHA-256 is kept; the token is returned once."""
     user = user_by_email(email)
     if user is None:
         raise NotFound(f"no person with e-mail {email}")
+    organization_id = None
+    if organization is not None:
+        org = db.session.scalar(select(Organization).where(Organization.code == organization))
+        if org is None or org.id not in user.organization_ids():
+            raise ValidationFailed(f"{email} holds no role in organization {organization!r}",
+                                   {"organization": "not one of the person's organizations"})
+        organization_id = org.id
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token), name=name))
+    expires_at = now_utc() + expires_in if expires_in is not None else None
+    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token), name=name, organization_id=organization_id,
+                            expires_at=expires_at))
     db.session.flush()
     return token
+
+
+def tokens_of(email: str) -> list[ApiToken]:
+    user = user_by_email(email)
+    if user is None:
+        raise NotFound(f"no person with e-mail {email}")
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    """Revoked at once on every server (each request looks the token up); revoking twice keeps the first time."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token with id {token_id}")
+    row.revoked_at = row.revoked_at or now_utc()
+    return row
 
 
 def user_for_token(token: str) -> User | None:
@@ -64,6 +95,6 @@ def user_for_token(token: str) -> User | None:
     now = now_utc()
     if row is None or row.revoked_at or (row.expires_at and row.expires_at <= now):
         return None
-    if not row.user.is_active:
-        return None
-    return row.user
+    user = row.user
+    user.token_organization_id = row.organization_id
+    return user if user.organization_ids() else None

@@ -15,12 +15,20 @@ _started = threading.Lock()
 
 
 def run_tick(app: Flask) -> dict:
+    """The escalation tick, then the jobs other packages hang on it (app.extensions["tick_jobs"],
+    e.g. the mail intake), each on its own: one failing does not stop the others."""
     with app.app_context():
         try:
-            return tick()
+            result = tick()
         except Exception:  # noqa: BLE001 - a failed tick must not stop the next one
             log.exception("tick failed")
-            return {}
+            result = {}
+        for name, job in app.extensions.get("tick_jobs", {}).items():
+            try:
+                result[name] = job()
+            except Exception:  # noqa: BLE001
+                log.exception("tick job %s failed", name)
+        return result
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler | None:

@@ -47,14 +47,8 @@ def display_name(raw: str | None) -> str:
     return name[:200] or "evidence.bin"
 
 
-def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: str | None, description: str = "",
-                   content_type: str | None = None) -> Evidence:
-    description = (description or "").strip()
-    if len(description) > 2000 or "\x00" in description:
-        raise ValidationFailed(_("入力内容に誤りがあります。"), {"description": _("2,000文字以内で入力してください。")})
-    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
-        raise Forbidden(_("証拠を登録する権限がありません。"))
-    limit = current_app.config["EVIDENCE_MAX_BYTES"]
+def store_blob(stream: BinaryIO, limit: int) -> tuple[str, int]:
+    """Writes the bytes under their SHA-256 (written once, read-only); TooLarge past `limit`."""
     directory = evidence_dir()
     directory.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
@@ -75,6 +69,17 @@ def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: s
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+    return sha, size
+
+
+def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: str | None, description: str = "",
+                   content_type: str | None = None) -> Evidence:
+    description = (description or "").strip()
+    if len(description) > 2000 or "\x00" in description:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"description": _("2,000文字以内で入力してください。")})
+    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
+        raise Forbidden(_("証拠を登録する権限がありません。"))
+    sha, size = store_blob(stream, current_app.config["EVIDENCE_MAX_BYTES"])
     item = Evidence(incident_id=incident.id, sha256=sha, size=size, filename=display_name(filename),
                     content_type=(content_type or "")[:255] or None, description=description,
                     uploaded_by_id=user.id, uploaded_by=user)

@@ -83,6 +83,7 @@ def _apply_fields(incident: Incident, data: IncidentFields) -> None:
         incident.network_segments = sorted(set(data.network_segments or ()))
     if "impacts" in data.model_fields_set:
         incident.impacts = sorted({i.value for i in data.impacts or ()})
+        incident.impact_outage = "outage" in incident.impacts
     if "asset_classes" in data.model_fields_set:
         incident.asset_classes = dict(sorted((data.asset_classes or {}).items()))
     if "personal_data" in data.model_fields_set:

@@ -16,12 +16,13 @@ from app.deadlines.serializers import time_left
 from app.deadlines.services import deadlines_of, rules_for
 from app.escalation.queries import notifications_of
 from app.escalation.services import escalation_summary
-from app.incidents import evidence, services, tasks, timeline
+from app.incidents import conflicts, evidence, services, tasks, timeline
 from app.incidents.access import can, get_incident
 from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
 from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_views import ActionForm
+from app.intake import services as intake
 from app.organizations.services import get_profile, organizations_by_ids
 from app.records.services import record_for
 
@@ -78,18 +79,30 @@ def _show_errors(form, fields: dict[str, str]) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    creatable = [o for o in _my_organizations() if can(current_user, Permission.INCIDENT_CREATE, o.id)]
-    code = request.values.get("organization") or (creatable[0].code if len(creatable) == 1 else None)
+    mine = _my_organizations()
+    creatable = [o for o in mine if can(current_user, Permission.INCIDENT_CREATE, o.id)]
+    named = request.values.get("organization")
+    if named and named not in {o.code for o in mine}:
+        abort(404)  # as the API: a body the person does not belong to is not there
+    if named and named not in {o.code for o in creatable}:
+        abort(403)
+    code = named or (creatable[0].code if len(creatable) == 1 else None)
     org = next((o for o in creatable if o.code == code), None)
     if org is None:
         return render_template("incidents/choose_org.html", orgs=creatable)
     profile = get_profile(org.code)
+    report = _report_to_open(org)
     form = IncidentForm()
     fill_choices(form, profile)
+    if request.method == "GET" and report is not None:
+        form.title.data, form.description.data, form.source.data = report.title, report.body, report.source
+        form.detected_at.data = (report.occurred_at or report.received_at).astimezone(display_zone()).replace(tzinfo=None)
     if form.validate_on_submit():
         data = form_to_input(form, profile, _asset_values(profile)) | {"organization": org.code}
         try:
             incident = services.open_incident(current_user, IncidentCreate.model_validate(data))
+            if report is not None:
+                intake.opened_as(current_user, report, incident)
             db.session.commit()
             flash(_("インシデント %(ref)s を登録しました。", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
@@ -98,8 +111,21 @@ def new():
         except DomainError as exc:
             db.session.rollback()
             _show_errors(form, exc.fields or {"form": exc.message})
-    return render_template("incidents/form.html", form=form, org=org, profile=profile, incident=None,
+    return render_template("incidents/form.html", form=form, org=org, profile=profile, incident=None, report=report,
                            asset_values=_asset_values(profile)), (422 if form.errors else 200)
+
+
+def _report_to_open(org):
+    """?report=<id>: the triage report this new incident is opened from (same body, still waiting)."""
+    raw = request.values.get("report", "")
+    if not raw:
+        return None
+    report = intake.get_report(current_user, int(raw)) if raw.isdigit() else None
+    if report is None or report.organization_id != org.id:
+        abort(404)
+    if report.state != "new":
+        abort(409)
+    return report
 
 
 @bp.get("/<int:incident_id>")
@@ -161,9 +187,14 @@ def edit(incident_id: int):
             _show_errors(form, form_messages(exc))
         except Conflict:
             db.session.rollback()
-            flash(_("他の担当者が先に更新しました。最新の内容を確認してから、もう一度保存してください。"), "error")
+            db.session.refresh(incident)
+            flash(_("他の担当者が先に更新しました。相手の変更とあなたの入力を比べてから、もう一度保存してください。"
+                    "あなたの入力はそのまま残っています。"), "error")
+            form.version.data = str(incident.version)  # saving again now overwrites, knowingly
             return render_template("incidents/form.html", form=form, org=incident.organization, profile=profile,
-                                   incident=incident, asset_values=asset_values), 409
+                                   incident=incident, asset_values=asset_values,
+                                   conflict={"differences": conflicts.differences(incident, data),
+                                             "change": conflicts.last_change(incident)}), 409
         except DomainError as exc:
             db.session.rollback()
             _show_errors(form, exc.fields or {"form": exc.message})

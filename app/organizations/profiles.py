@@ -12,10 +12,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.core.permissions import Role
+
 CATEGORY_CODES = ("intentional", "unintentional", "disaster", "pandemic", "infrastructure", "other")
 SEGMENT_CODES = ("mynumber", "lgwan", "internet")
 INHERITABLE = ("network_segments", "asset_classification", "emergency_plan")
 CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+ROLE_CODES = tuple(role.value for role in Role)
 
 
 class ProfileError(Exception):
@@ -113,6 +116,13 @@ class Reporting(_Strict):
     quote: str | None = None
 
 
+class Security(_Strict):
+    """Sign-in rules of the body: roles that must use a second factor (TOTP). The guideline asks
+    for multi-factor authentication for work in the マイナンバー利用事務系."""
+
+    mfa_required_roles: tuple[Literal[ROLE_CODES], ...] = ()  # type: ignore[valid-type]
+
+
 class Profile(_Strict):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
@@ -131,6 +141,7 @@ class Profile(_Strict):
     asset_classification: AssetClassification | None = None
     policy_clauses: tuple[PolicyClause, ...] = ()
     reporting: Reporting = Reporting()
+    security: Security = Security()
     review: Review
 
     @model_validator(mode="after")

@@ -35,12 +35,16 @@ def public(review: dict) -> dict:
     return {k: v for k, v in review.items() if not k.startswith("_")}
 
 
-def respond(review: dict, period: Period, fmt: str) -> Response:
+def json_answer(review: dict, period: Period, page: int, per_page: int) -> Response:
+    """The review as JSON with one page of its incidents: a year of a large body lists thousands."""
+    incidents = queries.incident_page(review["_organization_ids"], period, page, per_page)
+    return jsonify(public(review) | {"incidents": incidents, "page": page, "per_page": per_page})
+
+
+def download(review: dict, period: Period, fmt: str) -> Response:
     if fmt == "md":
         return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, period, "md")
     if fmt == "csv":
         body = stream_with_context(formats.csv_chunks(review, period))
         return _attachment(Response(body, mimetype="text/csv"), review, period, "csv")
-    if fmt == "xlsx":
-        return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, period, "xlsx")
-    return jsonify(public(review) | {"incidents": queries.incident_list(review["_organization_ids"], period)})
+    return _attachment(Response(formats.xlsx(review, period), mimetype=XLSX), review, period, "xlsx")

@@ -124,7 +124,7 @@ def risk_inputs(organization_ids: list[int], windows: list[tuple[dt.datetime, dt
     """Per threat category and history window: incidents, the worst severity, and whether any
     touched many persons' or My Number data or stopped a service. The windows (this period's and
     the previous one's, mostly overlapping) are read in one scan, each a conditional aggregate."""
-    heavy = (Incident.pd_persons > 100) | Incident.pd_my_number | _json_has(Incident.impacts, "outage")
+    heavy = (Incident.pd_persons > 100) | Incident.pd_my_number | Incident.impact_outage
     rank = case(*((Incident.severity == code, literal(n)) for code, n in SEVERITY_RANK.items()), else_=literal(1))
     columns = []
     for starts, ends in windows:
@@ -180,12 +180,14 @@ def _iso_in_sql(column):
     return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
-def incident_list(organization_ids: list[int], period: Period) -> list[dict]:
-    """The period's incidents for the JSON answer, oldest first, as plain dicts."""
+def incident_page(organization_ids: list[int], period: Period, page: int, per_page: int) -> list[dict]:
+    """One page of the period's incidents for the JSON answer, oldest first, as plain dicts (the
+    review's `total` says how many there are; the CSV and XLSX list them all)."""
     columns = [c for c in INCIDENT_COLUMNS if c.key not in TIME_COLUMNS] + \
         [_iso_in_sql(getattr(Incident, name)).label(name) for name in TIME_COLUMNS]
     query = (select(*columns).join(Organization, Organization.id == Incident.organization_id)
-             .where(_scope(organization_ids, period.starts_at, period.ends_at)).order_by(Incident.detected_at, Incident.id))
+             .where(_scope(organization_ids, period.starts_at, period.ends_at)).order_by(Incident.detected_at, Incident.id)
+             .limit(per_page).offset((page - 1) * per_page))
     result = db.session.execute(query)
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result.tuples()]

@@ -8,7 +8,7 @@ from app.core.timeutil import now_utc
 from app.incidents.access import overseen_organizations
 from app.organizations.services import get_profile
 from app.reviews import charts, formats
-from app.reviews.exports import check_format, period_from, respond
+from app.reviews.exports import check_format, download, period_from
 from app.reviews.periods import period_of
 from app.reviews.report import ALL, build_review
 
@@ -49,7 +49,7 @@ def _page(org: str, fiscal_year: int, quarter: int | None):
     period = period_from(fiscal_year, quarter)
     review = build_review(current_user, org, period)
     if fmt != "json":
-        return respond(review, period, fmt)
+        return download(review, period, fmt)
     categories = {c["code"]: c["label"] for c in review["categories"]}
     tables = formats.sections(review)
     bars = [charts.compare_bars(title, [(r[0], r[1], r[2]) for r in rows], review["label"],

@@ -37,7 +37,9 @@ def test_create_prints_the_token_alone_on_the_last_line(app, factory):
     assert len(rows) == 1
     assert rows[0].user_id == person.id
     assert rows[0].token_hash == hashlib.sha256(token.encode()).hexdigest()
-    assert (rows[0].revoked_at, rows[0].expires_at) == (None, None)
+    assert rows[0].revoked_at is None and rows[0].organization_id is None
+    lifetime = rows[0].expires_at - rows[0].created_at  # a year unless asked otherwise
+    assert dt.timedelta(days=365) - dt.timedelta(seconds=5) < lifetime <= dt.timedelta(days=365)
 
 
 def test_email_is_case_insensitive_and_name_is_kept(app, factory):

@@ -278,14 +278,15 @@ def test_language_switch_to_english_and_back(app, factory, new_page):
         page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/incidents/new$"))
     expect(page.locator("header.site")).to_contain_text("CSIRT Incident Management")
-    expect(page.locator("header.site nav a").first).to_have_text("Incidents")
+    expect(page.locator("header.site nav a").first).to_have_text("Triage and status")
+    expect(page.locator("header.site nav a[href='/incidents/']")).to_have_text("Incidents")
     expect(page.locator("label[for=title]")).to_contain_text("Title")
     expect(page.locator("label[for=threat_category]")).to_contain_text("Threat category")
     expect(page.get_by_role("button", name="Register")).to_be_visible()
 
     page.get_by_role("button", name="日本語").click()
     expect(page.locator("html")).to_have_attribute("lang", "ja")
-    expect(page.locator("header.site nav a").first).to_have_text("インシデント一覧")
+    expect(page.locator("header.site nav a").first).to_have_text("受付・対応状況")
     expect(page.locator("label[for=title]")).to_contain_text("件名")
 
 

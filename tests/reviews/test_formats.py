@@ -57,6 +57,24 @@ def test_json_has_the_contract_fields(client, data):
     assert {k: v for k, v in explicit.items() if k != "generated_at"} == {k: v for k, v in body.items() if k != "generated_at"}
 
 
+def test_json_lists_the_incidents_a_page_at_a_time(client, data):
+    ids = [i["id"] for i in data["incidents"]]
+    first = review(client, data["headers"], "ageo", 2026, 2, per_page=2).json
+    assert ([i["id"] for i in first["incidents"]], first["page"], first["per_page"], first["total"]) == (ids[:2], 1, 2, 3)
+    second = review(client, data["headers"], "ageo", 2026, 2, per_page=2, page=2).json
+    assert ([i["id"] for i in second["incidents"]], second["page"]) == (ids[2:], 2)
+    assert review(client, data["headers"], "ageo", 2026, 2, page=9).json["incidents"] == []
+    assert review(client, data["headers"], "ageo", 2026, 2).json["per_page"] == 50
+
+
+@pytest.mark.parametrize("query, field", [({"per_page": 201}, "per_page"), ({"page": 0}, "page"),
+                                          ({"per_page": "x"}, "per_page")])
+def test_bad_paging_is_422(client, data, query, field):
+    response = review(client, data["headers"], "ageo", 2026, 2, **query)
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == {field}
+
+
 def test_csv_has_a_bom_the_header_and_one_row_per_incident(client, data):
     response = client.get("/api/v1/reviews/ageo/2026/q2", headers=data["headers"], query_string={"format": "csv"},
                           buffered=True)

@@ -88,8 +88,8 @@ class Incident(Base):
         # the three-year risk window are read from the index alone (the JSON lists, which cannot
         # be btree keys, are included on PostgreSQL)
         Index("ix_incidents_review", "organization_id", "detected_at", "not_incident", "threat_category", "subcategory",
-              "severity", "source", "pd_persons", "pd_my_number", "acknowledged_at", "contained_at", "recovered_at",
-              "closed_at", postgresql_include=["network_segments", "impacts"]),
+              "severity", "source", "pd_persons", "pd_my_number", "impact_outage", "acknowledged_at", "contained_at",
+              "recovered_at", "closed_at", postgresql_include=["network_segments", "impacts"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +107,8 @@ class Incident(Base):
     source: Mapped[str] = mapped_column(String(10), default=Source.INTERNAL.value)
     network_segments: Mapped[list[str]] = mapped_column(default=list)
     impacts: Mapped[list[str]] = mapped_column(default=list)
+    # impacts holds "outage": a plain column so the review's risk scan reads years of rows from its index
+    impact_outage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     asset_classes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     pd_involved: Mapped[bool] = mapped_column(Boolean, default=False)
     pd_persons: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,66 @@
+"""The signed-in session: a fresh one at every sign-in (no fixation), the pending half-way state
+between password and second factor, and the idle and absolute timeouts."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app.auth.models import User
+from app.core.db import db
+
+PENDING_SECONDS = 300  # between a correct password and the second factor
+
+
+def _fresh_session() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def start_session(user: User) -> None:
+    _fresh_session()
+    login_user(user)
+    session["auth_at"] = session["seen_at"] = int(time.time())
+
+
+def end_session() -> None:
+    logout_user()
+    _fresh_session()
+
+
+def begin_second_step(user: User, next_url: str) -> None:
+    """The password was right; the session holds only who is half-way in, until the code."""
+    _fresh_session()
+    session["pending_user"], session["pending_at"], session["pending_next"] = user.id, int(time.time()), next_url
+
+
+def pending_user() -> User | None:
+    user_id, started = session.get("pending_user"), session.get("pending_at", 0)
+    if not isinstance(user_id, int) or time.time() - started > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def pending_next() -> str:
+    return session.get("pending_next") or url_for("incidents.index")
+
+
+def enforce_timeouts():
+    """Before every page request: sign out a session idle too long or older than its maximum age."""
+    if request.blueprint == "api" or request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now, config = int(time.time()), current_app.config
+    auth_at, seen_at = session.get("auth_at"), session.get("seen_at")
+    if not isinstance(auth_at, int) or not isinstance(seen_at, int) \
+            or now - seen_at > config["SESSION_IDLE_MINUTES"] * 60 or now - auth_at > config["SESSION_MAX_HOURS"] * 3600:
+        end_session()
+        flash(_("一定時間が経過したため、ログアウトしました。もう一度ログインしてください。"), "error")
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target))
+    session["seen_at"] = now
+    return None

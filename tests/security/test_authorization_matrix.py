@@ -1,0 +1,194 @@
+"""Issue 8, item 2: every route and API endpoint of the URL map, asked by every role of body A,
+by someone not signed in and by people of another body, against one explicit expectation table.
+
+A rule added to the app without a row here fails the test, and so does a row whose rule is gone.
+Where the app answers differently from the contract the row keeps the contract's answer and the
+cell is listed in KNOWN_GAPS, which is asserted to still fail: fixing the app forces removing it.
+The letters are explained in tests/security/support.py (A allow, F 403, H 404, L login, I 422).
+"""
+from __future__ import annotations
+
+import functools
+
+from app import create_app
+from app.auth.services import hash_password
+from app.config import Config
+from tests import factories
+from tests.factories import PASSWORD
+from tests.security.support import ACTORS, expand, run_matrix, url_map_keys
+
+COLUMN_OF = {actor.name: actor.column for actor in ACTORS}
+
+# Rows, one letter per column:
+#            anon  reporter reporter2 csirt officer executive auditor admin foreign_csirt foreign_admin
+# reporter = the person who reported the incident the row's URL names; reporter2 = another reporter
+# of the same body; officer = security_manager, security_officer, system_admin; executive =
+# chief_officer, ciso; foreign_* = people of another body (saga). The actor "deactivated" (signed
+# in, then dropped from the roster) is held to the anon column.
+PUBLIC = "A A A A A A A A A A"      # no sign-in needed
+SIGNED_IN = "L A A A A A A A A A"   # any signed-in person; lists show only what they may read
+LIST = "L A A A A A A A H H"        # an API list ?organization=ageo: its members (what they may read), else 404
+CREATE = "L A A A A A F A I I"      # API.md: an organization the caller does not belong to is 422 in a body
+CREATE_PAGE = "L A A A A A F A H H"  # the same on a page, the organization in the query: 404
+READ = "L A H A A A A A H H"        # the incident: its reporter and every role that reads all of the body
+WORK = "L F H A A A F A H H"        # acknowledge, tasks, notes, evidence, filing a deadline
+EDIT = "L F H A F A F A H H"        # edit, stage moves, record, notices, recommendation status
+CLOSE = "L F H F F A F A H H"       # close (approve the record), override a stage gate
+OVERSEE = "L F F A A A A A H H"     # a body as a whole: reviews, the contact sheet
+VERIFY = "L F F F F F A A F A"      # the audit log (the whole log: an admin of any body verifies it)
+CROSSED = "L H H H H H H H H H"
+TRIAGE = "L F F A F A F A H H"      # deciding a report of the queue: the CSIRT and the executives     # a task, evidence … of another incident under this one's URL: nobody
+
+EXPECTED: dict[tuple, str] = {
+    # pages that need no sign-in
+    ("index", "GET"): PUBLIC,                       # redirects to the list or to the login page
+    ("healthz", "GET"): PUBLIC,
+    ("static", "GET"): PUBLIC,
+    ("metrics.metrics", "GET"): PUBLIC,             # from 127.0.0.1 without a METRICS_TOKEN, as the test client is
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,                 # wrong password: the form again
+    ("auth.second_factor", "GET"): PUBLIC,           # nobody half-way signed in: back to the login page
+    ("auth.second_factor", "POST"): PUBLIC,
+    ("auth.enrol_at_login", "GET"): PUBLIC,
+    ("auth.enrol_at_login", "POST"): PUBLIC,
+    ("set_language", "POST"): PUBLIC,
+    ("escalation.ack_link", "GET"): PUBLIC,         # the signed token in the e-mailed link is the credential
+    ("escalation.ack_link", "POST"): PUBLIC,
+    ("api.openapi_document", "GET"): PUBLIC,
+    ("public_report.form", "GET"): PUBLIC,          # the public report form: no sign-in, rate-limited
+    ("public_report.form", "POST"): PUBLIC,
+    # signed-in pages and lists
+    ("auth.logout", "POST"): SIGNED_IN,
+    ("auth.security", "GET"): SIGNED_IN,            # one's own account: second factor on and off
+    ("auth.enrol", "GET"): SIGNED_IN,
+    ("auth.enrol", "POST"): SIGNED_IN,              # a wrong code: the page again
+    ("auth.disable", "POST"): SIGNED_IN,            # a wrong code: back to the security page
+    ("incidents.index", "GET"): SIGNED_IN,
+    ("incidents.new", "GET"): CREATE_PAGE,          # ?organization=ageo: the form, 403 or 404 as the POST
+    ("incidents.new", "POST"): CREATE_PAGE,
+    ("deadlines.dashboard", "GET"): SIGNED_IN,
+    ("escalation.oncall", "GET"): SIGNED_IN,
+    ("plan.index", "GET"): SIGNED_IN,
+    ("reviews.index", "GET"): SIGNED_IN,
+    ("api.list_organizations", "GET"): SIGNED_IN,
+    ("api.list_incidents", "GET"): LIST,
+    ("api.open_deadlines", "GET"): LIST,
+    ("api.create_incident", "POST"): CREATE,
+    # one incident and what hangs off it: API
+    ("api.show_incident", "GET"): READ,
+    ("api.patch_incident", "PATCH"): EDIT,
+    ("api.patch_incident", "PATCH", "severity"): EDIT,
+    ("api.acknowledge_incident", "POST"): WORK,
+    ("api.list_notifications", "GET"): READ,
+    ("api.list_deadlines", "GET"): READ,
+    ("api.add_notice", "POST"): EDIT,
+    ("api.mark_met", "POST"): WORK,
+    ("api.list_evidence", "GET"): READ,
+    ("api.upload_evidence", "POST"): WORK,
+    ("api.download_evidence", "GET"): READ,
+    ("api.create_note", "POST"): WORK,
+    ("api.list_timeline", "GET"): READ,
+    ("api.list_tasks", "GET"): READ,
+    ("api.create_task", "POST"): WORK,
+    ("api.update_task", "PATCH"): WORK,
+    ("api.move_stage", "POST"): EDIT,
+    ("api.move_stage", "POST", "close"): CLOSE,
+    ("api.move_stage", "POST", "override"): CLOSE,
+    ("api.show_record", "GET"): READ,
+    ("api.save_record", "PUT"): EDIT,
+    ("api.approve_record", "POST"): CLOSE,
+    ("api.set_recommendation_status", "PATCH"): EDIT,
+    ("api.update_task", "PATCH", "crossed"): CROSSED,
+    ("api.download_evidence", "GET", "crossed"): CROSSED,
+    ("api.mark_met", "POST", "crossed"): CROSSED,
+    ("api.set_recommendation_status", "PATCH", "crossed"): CROSSED,
+    # one incident: pages
+    ("incidents.show", "GET"): READ,
+    ("incidents.edit", "GET"): EDIT,
+    ("incidents.edit", "POST"): EDIT,
+    ("escalation.acknowledge_page", "POST"): WORK,
+    ("deadlines.add_notice", "POST"): EDIT,
+    ("deadlines.mark_met", "POST"): WORK,
+    ("workflow.upload_evidence", "POST"): WORK,
+    ("workflow.download_evidence", "GET"): READ,
+    ("workflow.add_note", "POST"): WORK,
+    ("workflow.add_task", "POST"): WORK,
+    ("workflow.update_task", "POST"): WORK,
+    ("workflow.move_stage", "POST"): EDIT,
+    ("workflow.move_stage", "POST", "close"): CLOSE,
+    ("records.edit", "GET"): READ,
+    ("records.print_view", "GET"): READ,
+    ("records.markdown", "GET"): READ,
+    ("records.save", "POST"): EDIT,
+    ("records.approve", "POST"): CLOSE,
+    ("workflow.update_task", "POST", "crossed"): CROSSED,
+    ("workflow.download_evidence", "GET", "crossed"): CROSSED,
+    ("deadlines.mark_met", "POST", "crossed"): CROSSED,
+    # a body as a whole
+    ("plan.sheet", "GET"): OVERSEE,
+    ("reviews.quarter", "GET"): OVERSEE,
+    ("reviews.fiscal_year", "GET"): OVERSEE,
+    ("api.quarterly_review", "GET"): OVERSEE,
+    ("api.fiscal_year_review", "GET"): OVERSEE,
+    ("api.audit_verify", "GET"): VERIFY,
+    # the triage queue (reports from every channel)
+    ("triage.home", "GET"): SIGNED_IN,              # those who read no body as a whole go on to the incident list
+    ("triage.show", "GET"): OVERSEE,
+    ("triage.download", "GET"): OVERSEE,
+    ("triage.merge", "POST"): TRIAGE,
+    ("triage.dismiss", "POST"): TRIAGE,
+    ("api.create_report", "POST"): CREATE,
+    ("api.list_reports", "GET"): OVERSEE,
+}
+
+# Cells (*row key, actor) where the app is known to answer differently from EXPECTED: the letter it
+# answers, and why the row is right. Each is asserted to still answer that way, so a fix (or a new
+# way of being wrong) makes the test say so.
+KNOWN_GAPS: dict[tuple, tuple[str, str]] = {
+}
+
+
+def _problems_with_the_table(keys: set[tuple[str, str]]) -> list[str]:
+    rows = {key[:2] for key in EXPECTED}
+    return [f"{endpoint} {method}: in the URL map but not in EXPECTED (add a row)" for endpoint, method in sorted(keys - rows)] + \
+        [f"{endpoint} {method}: in EXPECTED but no longer in the URL map (remove the row)" for endpoint, method in sorted(rows - keys)]
+
+
+def test_the_table_covers_exactly_the_url_map(tmp_path):
+    app = create_app(Config(INSTANCE_PATH=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'map.db'}", TESTING=True,
+                            SCHEDULER_ENABLED=False))
+    assert not _problems_with_the_table(url_map_keys(app)), "\n".join(_problems_with_the_table(url_map_keys(app)))
+    for row in EXPECTED.values():
+        expand(row)
+    for *key, actor in KNOWN_GAPS:
+        assert tuple(key) in EXPECTED and actor in COLUMN_OF, f"KNOWN_GAPS names no row or no actor: {key} {actor}"
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def test_every_role_gets_exactly_its_rights_on_every_rule(app, factory, monkeypatch):
+    monkeypatch.setattr(factories, "hash_password", lambda _password: _password_hash())  # 0.2 s each otherwise
+    monkeypatch.setitem(app.config, "PUBLIC_REPORT_PER_ADDRESS", 1000)  # every actor posts the public form from 127.0.0.1
+    problems = _problems_with_the_table(url_map_keys(app))
+    run = run_matrix(app, factory, list(EXPECTED))
+    wrong, gaps_seen = [], set()
+    for cell, answer in sorted(run.answers.items()):
+        *key, actor = cell
+        expected = expand(EXPECTED[tuple(key)])[COLUMN_OF[actor]]
+        name = f"{' '.join(key)} as {actor}"
+        if cell in KNOWN_GAPS:
+            gaps_seen.add(cell)
+            if answer == expected:
+                wrong.append(f"{name}: answers {expected} as expected now ({run.seen[cell]}): remove it from KNOWN_GAPS")
+            elif answer != KNOWN_GAPS[cell][0]:
+                wrong.append(f"{name}: KNOWN_GAPS says {KNOWN_GAPS[cell][0]}, got {answer} ({run.seen[cell]})")
+        elif answer != expected:
+            wrong.append(f"{name}: got {answer} ({run.seen[cell]}), expected {expected}")
+    wrong += [f"{' '.join(c[:-1])} as {c[-1]}: in KNOWN_GAPS but never asked" for c in sorted(set(KNOWN_GAPS) - gaps_seen)]
+    print(f"\nauthorization matrix: {run.rules} rules, {len(url_map_keys(app))} (endpoint, method) pairs, "
+          f"{len(EXPECTED)} rows, {len(ACTORS)} actors, {len(run.answers)} cells; set-up {run.setup_s:.1f} s, "
+          f"requests {run.requests_s:.1f} s; {len(KNOWN_GAPS)} known gaps")
+    assert not (problems + wrong), "\n".join(problems + wrong)
