@@ -46,6 +46,12 @@ def register_web(app) -> None:
             target = "/"
         return redirect(target)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Served without touching the session: a browser asks for it beside every page, and an error
+        # page answered instead would rewrite the session cookie in a race with the page's own request.
+        return app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
+
     @app.get("/")
     def index():
         if current_user.is_authenticated:

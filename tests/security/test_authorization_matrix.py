@@ -44,6 +44,7 @@ EXPECTED: dict[tuple, str] = {
     ("index", "GET"): PUBLIC,                       # redirects to the list or to the login page
     ("healthz", "GET"): PUBLIC,
     ("static", "GET"): PUBLIC,
+    ("favicon", "GET"): PUBLIC,
     ("metrics.metrics", "GET"): PUBLIC,             # from 127.0.0.1 without a METRICS_TOKEN, as the test client is
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,                 # wrong password: the form again
