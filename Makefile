@@ -33,6 +33,11 @@ test: venv translations
 test-sqlite: venv translations
 	$(BIN)/python -m pytest -q --engines sqlite
 
+# Long fuzzing (tests/fuzz): 500 generated requests per API operation and 500 examples per property,
+# with a random seed (make test runs the same tests with a few examples and a fixed seed).
+fuzz: venv translations
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_SEED=$${FUZZ_SEED:-random} $(BIN)/python -m pytest -q tests/fuzz $(FUZZ_ARGS)
+
 # Production: gunicorn (gunicorn.conf.py) without the in-process ticker, and the ticker on its own.
 serve: init
 	SCHEDULER_ENABLED=0 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app

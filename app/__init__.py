@@ -39,6 +39,23 @@ def _body_limit() -> None:
         abort(413)  # also where the handler never reads its body: refused before anything else
 
 
+def _refuse_nul():
+    """A NUL character is never valid input, and PostgreSQL refuses it in text: whether it comes in
+    the path, the query or a form, the request stops here (the API's JSON bodies are checked by
+    their schemas)."""
+    bad = {"path": "\x00" in request.path}
+    bad |= {name: any("\x00" in v for v in values) for name, values in request.args.lists()}
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        bad |= {name: any("\x00" in v for v in values) for name, values in request.form.lists()}
+    fields = {name: "NUL characters are not allowed" for name, found in bad.items() if found}
+    if not fields:
+        return None
+    if request.path.startswith("/api/"):
+        from app.api.errors import error_response
+        return error_response(422, "invalid", "invalid input", fields)
+    abort(400)
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
@@ -52,6 +69,7 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logging(app)  # first: the request id exists before any other hook logs
     db.init_app(app)
     app.before_request(_body_limit)  # before CSRF, which reads the form
+    app.before_request(_refuse_nul)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)

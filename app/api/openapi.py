@@ -10,6 +10,7 @@ from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
 from app.intake.schemas import ReportCreate
 from app.records.schemas import RecommendationStatus, RecordInput
+from app.reviews.exports import XLSX
 
 ERROR = {
     "type": "object",
@@ -149,9 +150,12 @@ def _review_paths() -> dict:
               "{level: incidents}, deadlines {total, by_kind: {due, on_time, late, open, overdue}}, risk_matrix "
               "{window, categories [{code, incidents, per_year, likelihood, loss, score}], cells {\"L-S\": [codes]}, "
               "method}), recommendations (outstanding 提案/採用 grouped by organization and clause)."}
+    download = {"type": "string", "format": "binary"}
     answers = {"200": {"description": "JSON, or a download: md (text/markdown), csv (UTF-8 with BOM, the incident "
                                       "rows), xlsx (a sheet per section and the incident rows)",
-                       "content": {"application/json": {"schema": review}}}} | _errors(401, 403, 404, 422)
+                       "content": {"application/json": {"schema": review}, "text/markdown": {"schema": download},
+                                   "text/csv": {"schema": download}, XLSX: {"schema": download}}}} \
+        | _errors(401, 403, 404, 422)
     return {
         "/api/v1/reviews/{org}/{fiscal_year}/q{quarter}": {"get": {
             "description": "The review of one fiscal quarter (Q1 = April–June … Q4 = January–March of the next "
@@ -256,7 +260,7 @@ def build_document() -> dict:
         "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
                                          "responses": _ok(200, {"type": "object"}) | _errors(401, 403)}},
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "CSIRT case management for Japanese local governments", "version": "1"},
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
@@ -286,6 +290,7 @@ def build_document() -> dict:
             },
         } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths() | _report_paths(),
     }
+    return _every_body_may_be_too_large(document)
 
 
 def _report_paths() -> dict:
@@ -312,6 +317,15 @@ def _report_paths() -> dict:
                 "responses": _ok(200, {"type": "object", "properties": {
                     "items": {"type": "array", "items": report}, "total": {"type": "integer"},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"}}}) | _errors(401, 403, 404, 422)}}}
+
+
+def _every_body_may_be_too_large(document: dict) -> dict:
+    """API.md: any body over 1 MiB (evidence: over its own limit) is 413, wherever it is sent."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"].setdefault("413", _errors(413)["413"])
+    return document
 
 
 @bp.get("/openapi.json")

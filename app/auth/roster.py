@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -23,6 +22,7 @@ from app.auth.models import Membership, User
 from app.auth.services import MIN_PASSWORD_LENGTH, hash_password
 from app.core.db import db
 from app.core.permissions import Role
+from app.core.yamlfile import YamlFileError, parse_yaml
 from app.escalation.plan import replace_plan
 from app.escalation.policy import Level
 from app.organizations.services import organization_by_code
@@ -114,9 +114,9 @@ def read_roster(path: Path, organization: str | None = None) -> RosterFile:
         data = _csv_to_data(text, organization)
     else:
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RosterError(f"{path.name}: not valid YAML: {exc}") from exc
+            data = parse_yaml(text, path.name)
+        except YamlFileError as exc:
+            raise RosterError(str(exc)) from exc
         if not isinstance(data, dict):
             raise RosterError(f"{path.name}: expected a mapping with organization and people")
     try:

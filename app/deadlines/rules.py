@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.durations import parse_duration
 from app.core.permissions import Role
+from app.core.yamlfile import YamlFileError, read_yaml
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive")
@@ -131,10 +131,9 @@ class RuleSet(_Strict):
 
 def _read(path: Path) -> RuleFile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return RuleFile.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
+        return RuleFile.model_validate(read_yaml(path))
+    except YamlFileError as exc:
+        raise RulesError(str(exc)) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(file)"

@@ -5,7 +5,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.permissions import Role
+from app.core.yamlfile import YamlFileError, read_yaml
 from app.escalation.models import Channel, RosterPolicy
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -72,10 +72,9 @@ class EscalationFile(_Strict):
 
 def load_escalation(path: Path) -> EscalationFile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = EscalationFile.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path.name}: cannot read: {exc}") from exc
+        spec = EscalationFile.model_validate(read_yaml(path))
+    except YamlFileError as exc:
+        raise ValueError(str(exc)) from exc
     except ValidationError as exc:
         problems = "; ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in exc.errors())
         raise ValueError(f"{path.name}: {problems}") from exc

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.permissions import Role
+from app.core.yamlfile import YamlFileError, read_yaml
 from app.incidents.models import Stage
 from app.organizations.profiles import CATEGORY_CODES, Profile
 
@@ -106,9 +106,9 @@ def _problems(filename: str, exc: ValidationError) -> str:
 
 def _read(path: Path, model):
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PlaybookError(f"{path.name}: cannot read: {exc}") from exc
+        data = read_yaml(path)
+    except YamlFileError as exc:
+        raise PlaybookError(str(exc)) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.core.yamlfile import YamlFileError, read_yaml
 from app.incidents.models import Impact, Severity
 from app.organizations.profiles import SEGMENT_CODES, Profile
 
@@ -49,9 +49,9 @@ class Facts:
 
 def load_severity_rules(path: Path) -> SeverityRules:
     try:
-        return SeverityRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path.name}: cannot read: {exc}") from exc
+        return SeverityRules.model_validate(read_yaml(path))
+    except YamlFileError as exc:
+        raise ValueError(str(exc)) from exc
     except ValidationError as exc:
         problems = "; ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in exc.errors())
         raise ValueError(f"{path.name}: {problems}") from exc

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from app.incidents.models import Stage
-from app.incidents.schemas import Text, _Input
+from app.incidents.schemas import Text, _Input, _no_nul
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"),
+                  AfterValidator(_no_nul)]
 
 
 class StageMove(_Input):

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.core.permissions import Role
+from app.core.yamlfile import YamlFileError, read_yaml
 
 CATEGORY_CODES = ("intentional", "unintentional", "disaster", "pandemic", "infrastructure", "other")
 SEGMENT_CODES = ("mynumber", "lgwan", "internet")
@@ -182,9 +182,9 @@ def _location(error: dict) -> str:
 
 def load_profile_file(path: Path) -> Profile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProfileError(f"{path.name}: cannot read: {exc}") from exc
+        data = read_yaml(path)
+    except YamlFileError as exc:
+        raise ProfileError(str(exc)) from exc
     if not isinstance(data, dict):
         raise ProfileError(f"{path.name}: (top level): expected a mapping")
     try:

@@ -171,7 +171,7 @@ def test_invalid_conditions_name_file_and_field(tmp_path, body, field):
 
 
 def test_unreadable_rules_files(tmp_path):
-    with pytest.raises(ValueError, match=r"^custom-severity\.yaml: cannot read"):
+    with pytest.raises(ValueError, match=r"^custom-severity\.yaml: not valid YAML"):
         load_severity_rules(write_rules(tmp_path, "default: low\nrules: [\n"))
     with pytest.raises(ValueError, match=r"^empty-severity\.yaml: "):
         load_severity_rules(write_rules(tmp_path, "", name="empty-severity.yaml"))

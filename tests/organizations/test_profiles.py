@@ -335,7 +335,7 @@ def test_code_not_matching_file_name(copy_dir):
 def test_invalid_yaml(copy_dir):
     (copy_dir / "saga.yaml").write_text("code: saga\nthreat_categories: [unclosed\n", encoding="utf-8")
     message = load_error(copy_dir)
-    assert message.startswith("saga.yaml: cannot read:")
+    assert message.startswith("saga.yaml: not valid YAML:")
 
 
 def test_top_level_not_a_mapping(copy_dir):

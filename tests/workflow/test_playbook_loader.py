@@ -168,7 +168,7 @@ def test_missing_default(books):
 
 def test_unreadable_yaml(books):
     (books / "checklists/toride.yaml").write_text("name: [unclosed\n", encoding="utf-8")
-    assert error_of(lambda: load_checklists(books / "checklists")).startswith("toride.yaml: cannot read: ")
+    assert error_of(lambda: load_checklists(books / "checklists")).startswith("toride.yaml: not valid YAML: ")
 
 
 def test_stages_out_of_order(books):
