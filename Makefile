@@ -54,6 +54,7 @@ bench: venv translations
 	$(BIN)/python -m bench.escalation_drain $(BENCH_DRAIN_ARGS)
 	$(BIN)/python -m bench.review --memory-check $(BENCH_REVIEW_ARGS)
 	$(BIN)/python -m bench.review --postgresql --memory-check $(BENCH_REVIEW_ARGS)
+	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -118,7 +118,7 @@ def _incident_facts(rng: random.Random, profile) -> dict:
              (("sensitive", 0.1), ("my_number", 0.04), ("financial_damage", 0.05), ("malicious", 0.1))}
     return {
         "threat_category": category.code, "subcategory": sub, "network_segments": segments, "impacts": impacts,
-        "asset_classes": assets, "pd_involved": involved, "pd_persons": persons,
+        "impact_outage": "outage" in impacts, "asset_classes": assets, "pd_involved": involved, "pd_persons": persons,
         **{f"pd_{name}": value for name, value in flags.items()},
         "title": f"{rng.choice(TITLES[category.code])}（{rng.choice(DEPARTMENTS)}）",
     }
@@ -132,8 +132,10 @@ def _severity(rules, profile, row: dict) -> tuple[str, str]:
     return severity.value, reason or ""
 
 
-def incident_rows(app, n: int, users: dict[str, dict], seed: int = 20261122) -> tuple[list[dict], list[dict]]:
-    """N incident rows (dicts for a core insert) and the reference_counters rows; call in an app context."""
+def iter_incident_rows(app, n: int, users: dict[str, dict], counters: dict[tuple[int, int], int],
+                       seed: int = 20261122) -> Iterator[dict]:
+    """N incident rows (dicts for a core insert), one at a time; `counters` ({(organization_id, year):
+    last number}) is filled as they go. Call in an app context."""
     rng = random.Random(seed)
     rules = app.extensions["severity_rules"]
     orgs = {o.code: o for o in db.session.scalars(select(Organization).where(Organization.code.in_(BODIES)))}
@@ -146,8 +148,6 @@ def incident_rows(app, n: int, users: dict[str, dict], seed: int = 20261122) -> 
         created = detected + dt.timedelta(minutes=rng.uniform(5, 72 * 60))
         drafts.append((min(created, now), detected, code))
     drafts.sort()  # numbered in order of registration, as the app does
-    counters: dict[tuple[int, int], int] = defaultdict(int)
-    rows = []
     for created, detected, code in drafts:
         org, profile = orgs[code], get_profile(code)
         year = created.astimezone(JST).year
@@ -180,9 +180,18 @@ def incident_rows(app, n: int, users: dict[str, dict], seed: int = 20261122) -> 
             "stage": stage.value, "reporter_id": reporter, "acknowledged_at": acknowledged, "closed_at": closed,
             "created_at": created, "updated_at": updated, "version": 1 + (stage != Stage.TRIAGE) + override,
         }
-        rows.append(row)
-    counter_rows = [{"organization_id": o, "year": y, "last_number": last} for (o, y), last in sorted(counters.items())]
-    return rows, counter_rows
+        yield row
+
+
+def counter_rows(counters: dict[tuple[int, int], int]) -> list[dict]:
+    return [{"organization_id": o, "year": y, "last_number": last} for (o, y), last in sorted(counters.items())]
+
+
+def incident_rows(app, n: int, users: dict[str, dict], seed: int = 20261122) -> tuple[list[dict], list[dict]]:
+    """N incident rows (dicts for a core insert) and the reference_counters rows; call in an app context."""
+    counters: dict[tuple[int, int], int] = defaultdict(int)
+    rows = list(iter_incident_rows(app, n, users, counters, seed))
+    return rows, counter_rows(counters)
 
 
 def _as_migrated(conn, model: Table) -> tuple[Table, dict]:
@@ -217,7 +226,26 @@ def bulk_insert(rows: list[dict], counter_rows: list[dict]) -> None:
         _insert(conn, ReferenceCounter.__table__, counter_rows)
 
 
+def seed_incidents(app, n: int, users: dict[str, dict], seed: int = 20261122, chunk: int = 50_000) -> None:
+    """incident_rows + bulk_insert (the same rows), streamed: never more than `chunk` rows in memory,
+    for a million; call in an app context."""
+    counters: dict[tuple[int, int], int] = defaultdict(int)
+    rows: list[dict] = []
+    with db.engine.begin() as conn:
+        for row in iter_incident_rows(app, n, users, counters, seed):
+            rows.append(row)
+            if len(rows) == chunk:
+                _insert(conn, Incident.__table__, rows)
+                rows = []
+        if rows:
+            _insert(conn, Incident.__table__, rows)
+        _insert(conn, ReferenceCounter.__table__, counter_rows(counters))
+
+
 def vacuum_analyze() -> None:
-    """PostgreSQL after a bulk load settles the way autovacuum leaves it: statistics and visibility map."""
+    """PostgreSQL after a bulk load settles the way autovacuum leaves it: statistics and visibility map.
+    The session's transaction ends first: left idle in transaction, its snapshot keeps VACUUM from
+    marking the freshly loaded pages all-visible, and counts would read the heap, not the index."""
+    db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")

@@ -234,6 +234,7 @@ EXPECTED = {
              "UPDATE evidence SET incident_id = NULL WHERE id = 1"),
     "0008": ({"incidents": {"impact_outage": False}},  # the seeds' impacts hold no outage; see the test below
              "UPDATE incidents SET impact_outage = NULL WHERE id = 1"),
+    "0009": ({}, None),  # indexes only: every row as it was
 }
 
 
@@ -327,7 +328,7 @@ def test_migration_keeps_every_row_of_a_populated_database(fresh_url, revision):
     new_tables = {name: rows for name, rows in after.items() if name not in before}
     assert new_tables == {name: [{"id": 1, "last_id": 0, "last_hash": GENESIS}] if name == "audit_head" else []
                           for name in new_tables}
-    assert refused(fresh_url, statement)
+    assert statement is None or refused(fresh_url, statement)
 
     command.upgrade(cfg, "head")
     at_head = snapshot(fresh_url)

@@ -80,9 +80,10 @@ class Incident(Base):
         CheckConstraint("pd_persons >= 0", name="pd_persons_not_negative"),
         Index("ix_incidents_org_detected", "organization_id", "detected_at", "id"),
         Index("ix_incidents_detected", "detected_at", "id"),
-        Index("ix_incidents_org_stage", "organization_id", "stage"),
-        Index("ix_incidents_org_severity", "organization_id", "severity"),
-        Index("ix_incidents_org_category", "organization_id", "threat_category"),
+        # a list filter in the list's order (newest first): the page and its count read only what they show
+        Index("ix_incidents_org_stage", "organization_id", "stage", "detected_at", "id"),
+        Index("ix_incidents_org_severity", "organization_id", "severity", "detected_at", "id"),
+        Index("ix_incidents_org_category", "organization_id", "threat_category", "detected_at", "id"),
         Index("ix_incidents_reporter", "reporter_id"),
         # covers the quarterly review's grouped queries (app/reviews/queries.py): a body-quarter and
         # the three-year risk window are read from the index alone (the JSON lists, which cannot
