@@ -20,6 +20,9 @@ from app.core.db import Base, db
 from app.core.migrate import upgrade_head
 from app.organizations.services import sync_organizations
 
+# One definition of the browser fixtures for every folder: a second session-scoped Chromium would
+# start a second Playwright while the first one's event loop runs in this thread, which it refuses.
+pytest_plugins = ("tests.browser.fixtures",)
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATA_TABLES = ("login_failures", "report_additions", "notifications", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
                "evidence", "reports", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
@@ -44,39 +47,33 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def database_url(engine_name, tmp_path_factory):
+def _new_database(engine_name: str, directory, prefix: str):
+    """An empty database of the engine under test: a SQLite file in `directory`, or a new
+    PostgreSQL database dropped afterwards (skipped when unreachable, except under CI=true)."""
     if engine_name == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        yield f"sqlite:///{directory / f'{prefix}.db'}"
         return
     if not _pg_available():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is required under CI=true but is not reachable at 127.0.0.1:5432")
         pytest.skip("PostgreSQL not reachable")
-    name = f"csirt_test_{uuid.uuid4().hex[:10]}"
+    name = f"csirt_{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name, tmp_path_factory):
+    yield from _new_database(engine_name, tmp_path_factory.mktemp("sqlite"), "test")
 
 
 @pytest.fixture
 def fresh_url(engine_name, tmp_path):
     """An empty database of the engine under test, created for this test only (migration tests)."""
-    if engine_name == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    if not _pg_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is required under CI=true but is not reachable")
-        pytest.skip("PostgreSQL not reachable")
-    name = f"csirt_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _new_database(engine_name, tmp_path, "mig")
 
 
 class IsolatedClient(FlaskClient):

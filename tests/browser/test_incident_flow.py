@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.core.db import db
 from app.incidents.models import Incident
-from tests.browser.conftest import LAPTOP, TABLET
+from tests.browser.fixtures import LAPTOP, TABLET
 from tests.factories import PASSWORD
 
 JST = ZoneInfo("Asia/Tokyo")

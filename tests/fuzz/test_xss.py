@@ -41,7 +41,7 @@ from app.core.db import db
 from app.core.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
 from app.intake.models import Report
 from app.organizations.services import organization_by_code
-from tests.browser.conftest import CHROMIUM, browser, live_server, new_page  # noqa: F401 — the browser tests' fixtures
+from tests.browser.fixtures import CHROMIUM
 from tests.browser.helpers import login
 from tests.factories import PASSWORD
 from tests.fuzz import say

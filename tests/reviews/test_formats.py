@@ -97,7 +97,7 @@ def test_csv_has_a_bom_the_header_and_one_row_per_incident(client, data):
 
 
 def test_csv_streams_over_a_real_http_server(app, data):
-    from tests.browser.conftest import LiveServer
+    from tests.browser.fixtures import LiveServer
 
     server = LiveServer(app)
     server.start()

@@ -1,4 +1,4 @@
-"""Browser fixtures: the `app` fixture's Flask app on a live server, driven by Debian's Chromium.
+"""Browser fixtures (registered for the whole suite by tests/conftest.py): the `app` fixture's Flask app on a live server, driven by Debian's Chromium.
 
 Never downloads a browser: Playwright launches /usr/bin/chromium (override with CHROMIUM_PATH).
 Each test gets a fresh browser context (own cookies) with the Japanese locale, so the pages
