@@ -39,7 +39,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("engine_name", engines, scope="session")
 
 
-def _pg_available() -> bool:
+def pg_available() -> bool:
     try:
         with psycopg.connect(PG_ADMIN, connect_timeout=3):
             return True
@@ -47,22 +47,31 @@ def _pg_available() -> bool:
         return False
 
 
-def _new_database(engine_name: str, directory, prefix: str):
-    """An empty database of the engine under test: a SQLite file in `directory`, or a new
-    PostgreSQL database dropped afterwards (skipped when unreachable, except under CI=true)."""
+def create_database(engine_name: str, directory, name: str) -> str:
+    """A new, empty database: a SQLite file in `directory`, or a PostgreSQL database (skipped when
+    PostgreSQL is unreachable, except under CI=true). Drop it with drop_database."""
     if engine_name == "sqlite":
-        yield f"sqlite:///{directory / f'{prefix}.db'}"
-        return
-    if not _pg_available():
+        return f"sqlite:///{directory / f'{name}.db'}"
+    if not pg_available():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is required under CI=true but is not reachable at 127.0.0.1:5432")
         pytest.skip("PostgreSQL not reachable")
-    name = f"csirt_{prefix}_{uuid.uuid4().hex[:10]}"
+    database = f"csirt_{name}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _new_database(engine_name: str, directory, name: str):
+    url = create_database(engine_name, directory, name)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

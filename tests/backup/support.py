@@ -7,19 +7,16 @@ import hashlib
 import io
 import json
 import os
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-import pytest
 from sqlalchemy import inspect
 
 from app import create_app
 from app.config import Config
 from app.core.db import db, make_engine
 from app.escalation.ticker import tick
-from tests.conftest import PG_ADMIN, IsolatedClient
+from tests.conftest import IsolatedClient, create_database, drop_database
 from tests.records.helpers import BODY, acknowledge, at_prevent, saved
 from tests.workflow.helpers import API, create, finish_required, tasks
 
@@ -32,39 +29,21 @@ def ok(response, status: int = 200):
     return response.json
 
 
-def pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
-
-
 class Databases:
     """New, empty databases for restores (SQLite files under tmp_path; PostgreSQL databases
-    created here and dropped at the end of the test)."""
+    dropped at the end of the test)."""
 
     def __init__(self, tmp_path: Path):
-        self.tmp_path, self.created, self.count = tmp_path, [], 0
+        self.tmp_path, self.created = tmp_path, []
 
     def new(self, engine: str) -> str:
-        self.count += 1
-        if engine == "sqlite":
-            return f"sqlite:///{self.tmp_path / f'restored-{self.count}.db'}"
-        if not pg_available():
-            if os.environ.get("CI") == "true":
-                pytest.fail("PostgreSQL is required under CI=true but is not reachable")
-            pytest.skip("PostgreSQL not reachable")
-        name = f"csirt_restore_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        url = create_database(engine, self.tmp_path, f"restore_{len(self.created) + 1}")
+        self.created.append(url)
+        return url
 
     def drop_all(self) -> None:
-        for name in self.created:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for url in self.created:
+            drop_database(url)
 
 
 def table_names(url: str) -> set[str]:

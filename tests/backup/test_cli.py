@@ -12,7 +12,8 @@ import pytest
 
 from app.config import REPO_ROOT
 from app.models import Base
-from tests.backup.support import api_state, app_on, pg_available, populate, read_table, table_names
+from tests.backup.support import api_state, app_on, populate, read_table, table_names
+from tests.conftest import pg_available
 
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
 
