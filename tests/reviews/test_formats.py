@@ -67,6 +67,15 @@ def test_json_lists_the_incidents_a_page_at_a_time(client, data):
     assert review(client, data["headers"], "ageo", 2026, 2).json["per_page"] == 50
 
 
+def test_json_times_are_written_as_the_incident_api_writes_them(client, data):
+    first = data["incidents"][0]
+    pin(first["id"], acknowledged_at=jst(2026, 7, 1, 1, 30).replace(microsecond=123456))
+    listed = review(client, data["headers"], "ageo", 2026, 2).json["incidents"][0]
+    shown = client.get(f"/api/v1/incidents/{first['id']}", headers=data["headers"]).json
+    assert listed["acknowledged_at"] == shown["acknowledged_at"] == "2026-06-30T16:30:00.123456Z"
+    assert listed["detected_at"] == shown["detected_at"]
+
+
 @pytest.mark.parametrize("query, field", [({"per_page": 201}, "per_page"), ({"page": 0}, "page"),
                                           ({"per_page": "x"}, "per_page")])
 def test_bad_paging_is_422(client, data, query, field):
