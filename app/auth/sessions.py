@@ -62,5 +62,6 @@ def enforce_timeouts():
         flash(_("一定時間が経過したため、ログアウトしました。もう一度ログインしてください。"), "error")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login", next=target))
-    session["seen_at"] = now
+    if now - seen_at >= 60:  # not every request: each write resends the cookie, and concurrent ones race
+        session["seen_at"] = now
     return None

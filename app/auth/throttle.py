@@ -4,13 +4,24 @@ every application server counts the same ones; a success clears the account's fa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 
 from app.auth.models import LoginFailure
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.timeutil import now_utc
+
+T = TypeVar("T")
+
+
+class Throttled(DomainError):
+    status = 429
+    code = "too_many_requests"
 
 
 def _window() -> dt.timedelta:
@@ -40,3 +51,17 @@ def record_failure(account: str, address: str) -> None:
 
 def clear_failures(account: str) -> None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
+
+
+def guarded(account: str, address: str, attempt: Callable[[], T]) -> T:
+    """Runs a sign-in step (a password, a code) unless the account or address is throttled: a
+    falsy result counts as a failure, a truthy one clears the account's failures. Not committed."""
+    if is_throttled(account, address):
+        raise Throttled(_("ログインの失敗が続いたため、しばらくログインできません。%(minutes)s分ほど待ってから、もう一度お試しください。",
+                          minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]))
+    result = attempt()
+    if result:
+        clear_failures(account)
+    else:
+        record_failure(account, address)
+    return result

@@ -19,7 +19,6 @@ from app.auth.sessions import begin_second_step, end_session, pending_next, pend
 from app.core.db import db
 
 bp = Blueprint("auth", __name__)
-TOO_MANY = _l("ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってから、もう一度お試しください。")
 
 
 class LoginForm(FlaskForm):
@@ -52,17 +51,16 @@ def login():
         form.next.data = request.args.get("next", "")
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form)
-    account = throttle.normalise_account(form.email.data)
-    if throttle.is_throttled(account, _address()):
-        flash(TOO_MANY, "error")
+    try:
+        user = throttle.guarded(throttle.normalise_account(form.email.data), _address(),
+                                lambda: authenticate(form.email.data, form.password.data))
+    except throttle.Throttled as exc:
+        flash(exc.message, "error")
         return render_template("auth/login.html", form=form), 429
-    user = authenticate(form.email.data, form.password.data)
     if user is None:
-        throttle.record_failure(account, _address())
         db.session.commit()
         flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
         return render_template("auth/login.html", form=form), 200
-    throttle.clear_failures(account)
     target = _safe_next(form.next.data)
     if user.totp_enabled_at or totp.required_for(user):
         db.session.commit()
@@ -82,20 +80,23 @@ def second_factor():
         return redirect(url_for("auth.enrol_at_login"))
     form = CodeForm()
     if form.validate_on_submit():
-        account = throttle.normalise_account(user.email)
-        if throttle.is_throttled(account, _address()):
-            flash(TOO_MANY, "error")
+        try:
+            verified = _code_checked(user, form.code.data)
+        except throttle.Throttled as exc:
+            flash(exc.message, "error")
             return render_template("auth/code.html", form=form), 429
-        if totp.verify(user, form.code.data):
-            throttle.clear_failures(account)
-            db.session.commit()
+        db.session.commit()
+        if verified:
             target = pending_next()
             start_session(user)
             return redirect(target)
-        throttle.record_failure(account, _address())
-        db.session.commit()
         flash(_("確認コードが正しくありません。認証アプリの最新のコードを入力してください。"), "error")
     return render_template("auth/code.html", form=form)
+
+
+def _code_checked(user, code: str) -> bool:
+    """The person's current TOTP code, throttled like the password (a code is six digits)."""
+    return throttle.guarded(throttle.normalise_account(user.email), _address(), lambda: totp.verify(user, code))
 
 
 def _enrolment(form: CodeForm, user, audit_reason: str):
@@ -155,7 +156,14 @@ def disable():
     form = CodeForm()
     if totp.required_for(current_user):
         flash(_("あなたの役割では二要素認証が必須のため、解除できません。"), "error")
-    elif form.validate_on_submit() and totp.verify(current_user, form.code.data):
+        return redirect(url_for("auth.security"))
+    try:
+        verified = form.validate_on_submit() and _code_checked(current_user, form.code.data)
+    except throttle.Throttled as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("auth.security"))
+    db.session.commit()  # the failure counts
+    if verified:
         totp.disable(current_user)
         audit.append(current_user, "auth.totp_disabled", "user", current_user.id)
         db.session.commit()

@@ -171,3 +171,20 @@ def test_the_secret_is_not_in_the_page_after_enrolment(client, factory):
     sign_in(client, user)
     send_code(client, "/login/code", code(secret, 1))
     assert secret not in client.get("/account/security").text
+
+
+def test_guessing_the_code_that_turns_it_off_is_throttled(client, factory):
+    user = factory.user({"ageo": ["csirt"]})
+    secret = enrol(client, user)
+    sign_in(client, user)
+    send_code(client, "/login/code", code(secret, 1))
+    security = client.get("/account/security")
+    for guess in ("111111", "222222", "333333", "444444", "555555"):
+        client.post("/account/security/totp/disable", data={"code": guess, "csrf_token": csrf_token(security.text)})
+    db.session.refresh(user)
+    user.totp_last_step -= 2
+    db.session.commit()
+    client.post("/account/security/totp/disable", data={"code": code(secret), "csrf_token": csrf_token(security.text)})
+    assert "15分ほど待ってから" in client.get("/account/security").text
+    db.session.refresh(user)
+    assert user.totp_enabled_at is not None
