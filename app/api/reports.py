@@ -5,10 +5,9 @@ from app.api import bp
 from app.api.errors import ApiError, api_user, parse_json, parse_query
 from app.core.db import db
 from app.core.permissions import Permission
-from app.incidents.access import can, organization_for_input
+from app.incidents.access import can, organization_for_input, overseen_organization, overseen_organizations
 from app.intake import services
 from app.intake.schemas import ReportCreate, ReportQuery
-from app.organizations.services import organizations_by_ids
 
 
 @bp.post("/reports")
@@ -30,13 +29,8 @@ def create_report():
 def list_reports():
     user = api_user()
     query = parse_query(ReportQuery)
-    organizations = organizations_by_ids(user.organization_ids())
-    if query.organization is not None:
-        organizations = [o for o in organizations if o.code == query.organization]
-        if not organizations:
-            raise ApiError(404, "not_found", "organization not found")
-        if not can(user, Permission.INCIDENT_READ_ALL, organizations[0].id):
-            raise ApiError(403, "forbidden", "your role may not read this organization's reports")
-    items, total = services.queue(user, [o.id for o in organizations], query.state, query.page, query.per_page)
+    organizations = [overseen_organization(user, query.organization)] if query.organization is not None \
+        else overseen_organizations(user)
+    items, total = services.queue([o.id for o in organizations], query.state, query.page, query.per_page)
     return jsonify({"items": [services.report_json(r) for r in items], "total": total,
                     "page": query.page, "per_page": query.per_page})

@@ -18,17 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.audit import services as audit
 from app.auth.models import Membership, User
 from app.core.db import db
-from app.core.timeutil import now_utc
 from app.incidents import timeline
-from app.incidents.models import Evidence, Incident, Stage
+from app.incidents.models import Incident, Stage
 from app.intake import services
 from app.intake.mailparse import ParsedMail, normalized
-from app.intake.models import Channel, ReportState
+from app.intake.models import Channel
 from app.organizations.models import Organization
 
 log = logging.getLogger(__name__)
@@ -133,19 +131,13 @@ def _onto_timeline(outcome: services.Outcome, incident: Incident, mail: ParsedMa
     """A reply naming an incident: the report just filed is merged at once (by the system, not a
     person), its files become the incident's evidence, and the mail goes onto the timeline."""
     report = outcome.report
-    reason = f"件名の参照番号 {incident.reference} により自動で追加"
-    db.session.execute(update(Evidence).where(Evidence.report_id == report.id).values(incident_id=incident.id)
-                       .execution_options(synchronize_session=False))
-    report.state, report.incident_id, report.decided_at, report.decision_reason = \
-        ReportState.MERGED.value, incident.id, now_utc(), reason
+    services.merged_by_reply(report, incident, f"件名の参照番号 {incident.reference} により自動で追加")
     kept = services.attachments_of(report)
     timeline.record(incident, None, "mail_received",
                     f"メールを受信しました（{mail.display_sender or '差出人不明'}）: {mail.title[:80]}",
                     {"message_id": mail.message_id, "sender": mail.sender, "subject": mail.title, "body": mail.body,
                      "receipt": report.receipt, "flag_reason": report.flag_reason,
                      "evidence": [{"id": e.id, "filename": e.filename, "sha256": e.sha256} for e in kept]})
-    audit.append(None, "report.merged", "report", report.id, incident.organization.code,
-                 {"receipt": report.receipt, "incident": incident.reference, "reason": reason})
 
 
 def file_mail(mail: ParsedMail, bodies: list[Organization], router: Router, tally: Tally) -> None:

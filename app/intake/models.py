@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.db import Base
 from app.core.timeutil import now_utc
+from app.incidents.models import Incident
 from app.organizations.models import Organization
 
 
@@ -73,6 +74,7 @@ class Report(Base):
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     decided_by: Mapped[User | None] = relationship()
+    incident: Mapped[Incident | None] = relationship()
 
 
 class ReportAddition(Base):

@@ -6,22 +6,25 @@ import datetime as dt
 import io
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.auth.models import User
 from app.core.db import db
-from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.permissions import Permission
 from app.core.timeutil import iso_utc, now_utc
 from app.incidents import timeline
 from app.incidents.access import can
-from app.incidents.evidence import display_name, store_blob
+from app.incidents.evidence import blob_path, display_name, store_blob
 from app.incidents.models import Evidence, Incident, Stage
+from app.incidents.services import CLOCK_SKEW
 from app.intake.models import Report, ReportAddition, ReportState
 from app.organizations.models import Organization
 
@@ -96,29 +99,25 @@ def _open_match(submission: Submission) -> Report | None:
             return found
     if not submission.dedup_key:
         return None
-    candidates = db.session.scalars(
-        select(Report).where(Report.organization_id == org_id, Report.dedup_key == submission.dedup_key,
-                             Report.state.in_((ReportState.NEW.value, ReportState.OPENED.value, ReportState.MERGED.value)))
-        .order_by(Report.id.desc()))
-    for report in candidates:
-        if report.state == ReportState.NEW.value:
-            return report
-        incident = db.session.get(Incident, report.incident_id)
-        if incident is not None and incident.stage != Stage.CLOSED.value:
-            return report
-    return None
+    return db.session.scalar(
+        select(Report).outerjoin(Incident, Incident.id == Report.incident_id)
+        .where(Report.organization_id == org_id, Report.dedup_key == submission.dedup_key,
+               or_(Report.state == ReportState.NEW.value,
+                   and_(Report.state.in_((ReportState.OPENED.value, ReportState.MERGED.value)),
+                        Incident.stage != Stage.CLOSED.value)))
+        .order_by(Report.id.desc()).limit(1))
 
 
 def _add_to(report: Report, submission: Submission) -> Outcome:
     if submission.message_id and (report.message_id == submission.message_id or db.session.scalar(
             select(ReportAddition.id).where(ReportAddition.report_id == report.id,
                                             ReportAddition.message_id == submission.message_id))):
-        return Outcome(report, False, db.session.get(Incident, report.incident_id) if report.incident_id else None)
+        return Outcome(report, False, report.incident)
     if report.state == ReportState.NEW.value:
         db.session.add(ReportAddition(report_id=report.id, body=submission.body, message_id=submission.message_id))
         _keep(submission.attachments, report, None)
         return Outcome(report, False)
-    incident = db.session.get(Incident, report.incident_id)
+    incident = report.incident
     kept = _keep(submission.attachments, None, incident)
     timeline.record(incident, None, "report_added",
                     f"続報を受け付けました（{report.receipt}、{submission.channel}）: {submission.title[:80]}",
@@ -138,6 +137,8 @@ def _open_transaction() -> None:
 def submit(submission: Submission) -> Outcome:
     """Files the report, or adds it where it belongs. Two deliveries racing with the same
     Message-ID or dedup key meet at a unique index: the loser adds to the winner."""
+    if submission.occurred_at is not None and submission.occurred_at > now_utc() + CLOCK_SKEW:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"occurred_at": _("未来の日時は入力できません。")})
     match = _open_match(submission)
     if match is not None:
         return _add_to(match, submission)
@@ -166,14 +167,32 @@ def submit(submission: Submission) -> Outcome:
     return Outcome(report, True)
 
 
-def recent_from(address: str, since: dt.datetime) -> int:
-    return db.session.scalar(select(func.count()).select_from(Report)
-                             .where(Report.address == address, Report.received_at >= since)) or 0
+class TooMany(DomainError):
+    status = 429
+    code = "too_many_requests"
 
 
-def recent_on(channel: str, since: dt.datetime) -> int:
-    return db.session.scalar(select(func.count()).select_from(Report)
-                             .where(Report.channel == channel, Report.received_at >= since)) or 0
+def _recent(*where) -> int:
+    return db.session.scalar(select(func.count()).select_from(Report).where(*where)) or 0
+
+
+def _title_of(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (first[:60] + "…") if len(first) > 60 else first or _("（内容なし）")
+
+
+def submit_public(organization: Organization, what: str, occurred_at: dt.datetime | None, contact: str | None,
+                  address: str, attachments: list[Attachment]) -> Outcome:
+    """The public report form: rate-limited per address and overall (PUBLIC_REPORT_PER_ADDRESS and
+    PUBLIC_REPORT_PER_HOUR reports in the last hour), titled by its first line."""
+    config, hour_ago = current_app.config, now_utc() - dt.timedelta(hours=1)
+    if _recent(Report.address == address, Report.received_at >= hour_ago) >= config["PUBLIC_REPORT_PER_ADDRESS"] or \
+            _recent(Report.channel == "form", Report.received_at >= hour_ago) >= config["PUBLIC_REPORT_PER_HOUR"]:
+        raise TooMany(_("送信が集中しているため、受け付けられませんでした。入力内容はそのまま残っています。"
+                        "しばらく（1時間ほど）待ってから、もう一度送信してください。お急ぎの場合はお電話でご連絡ください。"))
+    return submit(Submission(organization=organization, channel="form", source="external", title=_title_of(what),
+                             body=what, occurred_at=occurred_at, contact=(contact or "").strip() or None,
+                             address=address, attachments=attachments))
 
 
 # --- triage -----------------------------------------------------------------------------------
@@ -197,16 +216,17 @@ def attachments_of(report: Report) -> list[Evidence]:
     return list(db.session.scalars(select(Evidence).where(Evidence.report_id == report.id).order_by(Evidence.id)))
 
 
-def require_decider(user: User, report: Report) -> None:
-    if not can(user, Permission.INCIDENT_EDIT, report.organization_id):
+def require_decider(user: User | None, report: Report) -> None:
+    if user is not None and not can(user, Permission.INCIDENT_EDIT, report.organization_id):
         raise Forbidden(_("報告を振り分ける権限がありません。"))
 
 
-def _decide(user: User, report: Report, state: ReportState, reason: str | None, incident: Incident | None) -> None:
+def _decide(user: User | None, report: Report, state: ReportState, reason: str | None, incident: Incident | None) -> None:
+    """Once, by compare-and-set on the state: a person, or None for the system (a mail reply)."""
     require_decider(user, report)
     changed = db.session.execute(
         update(Report).where(Report.id == report.id, Report.state == ReportState.NEW.value)
-        .values(state=state.value, decided_by_id=user.id, decided_at=now_utc(), decision_reason=reason,
+        .values(state=state.value, decided_by_id=user.id if user else None, decided_at=now_utc(), decision_reason=reason,
                 incident_id=incident.id if incident else None)
         .execution_options(synchronize_session=False)).rowcount
     if changed != 1:
@@ -235,14 +255,26 @@ def opened_as(user: User, report: Report, incident: Incident) -> None:
                     {"receipt": report.receipt, "sender": report.sender, "body": _report_text(report)})
 
 
-def merge(user: User, report: Report, incident: Incident) -> None:
-    if incident.organization_id != report.organization_id:
-        raise NotFound(_("インシデントが見つかりません。"))
+def merged_by_reply(report: Report, incident: Incident, reason: str) -> None:
+    """A mail whose subject names an open incident joins it at once, decided by the system."""
+    _decide(None, report, ReportState.MERGED, reason, incident)
+
+
+def merge(user: User, report: Report, reference: str) -> Incident:
+    """Into the open incident of the same body whose reference is given (AGEO-2026-0001)."""
+    require_decider(user, report)
+    reference = (reference or "").strip().upper()
+    incident = db.session.scalar(select(Incident).where(Incident.organization_id == report.organization_id,
+                                                        Incident.reference == reference)) if reference else None
+    if incident is None:
+        raise ValidationFailed(_("入力内容に誤りがあります。"),
+                               {"reference": _("同じ団体のインシデント番号（例: AGEO-2026-0001）を入力してください。")})
     if incident.stage == Stage.CLOSED.value:
         raise Conflict(_("終結したインシデントには統合できません。"))
     _decide(user, report, ReportState.MERGED, None, incident)
     timeline.record(incident, user, "report_merged", f"報告 {report.receipt}（{report.channel}）を統合しました: {report.title[:80]}",
                     {"receipt": report.receipt, "sender": report.sender, "body": _report_text(report)})
+    return incident
 
 
 def dismiss(user: User, report: Report, reason: str) -> None:
@@ -252,18 +284,19 @@ def dismiss(user: User, report: Report, reason: str) -> None:
     _decide(user, report, ReportState.DISMISSED, reason, None)
 
 
-def queue(user: User, organization_ids: list[int], state: str, page: int, per_page: int) -> tuple[list[Report], int]:
-    """A page of the bodies' reports in `state`, oldest first (the order they must be looked at)."""
-    readable = [o for o in organization_ids if can(user, Permission.INCIDENT_READ_ALL, o)]
-    scope = (Report.organization_id.in_(readable), Report.state == state)
+def queue(organization_ids: list[int], state: str, page: int, per_page: int) -> tuple[list[Report], int]:
+    """A page of the bodies' reports in `state`, oldest first (the order they must be looked at);
+    the bodies are those the user oversees (access.overseen_organizations)."""
+    scope = (Report.organization_id.in_(organization_ids), Report.state == state)
     total = db.session.scalar(select(func.count()).select_from(Report).where(*scope)) or 0
-    rows = db.session.scalars(select(Report).where(*scope).order_by(Report.received_at, Report.id)
+    rows = db.session.scalars(select(Report).where(*scope).options(selectinload(Report.incident))
+                              .order_by(Report.received_at, Report.id)
                               .limit(per_page).offset((page - 1) * per_page))
     return list(rows), total
 
 
 def report_json(report: Report, incident: Incident | None = None) -> dict:
-    incident = incident or (db.session.get(Incident, report.incident_id) if report.incident_id else None)
+    incident = incident or report.incident
     return {
         "id": report.id, "receipt": report.receipt, "organization": report.organization.code, "state": report.state,
         "channel": report.channel, "source": report.source, "title": report.title, "body": report.body,
@@ -275,7 +308,15 @@ def report_json(report: Report, incident: Incident | None = None) -> dict:
     }
 
 
-def log_download(user: User, report: Report, item: Evidence) -> None:
-    """Chain of custody for a file that has not yet become an incident's evidence."""
+def report_file(user: User, report: Report, evidence_id: int) -> tuple[Evidence, Path]:
+    """A file of a report still waiting (afterwards it is the incident's evidence, downloaded and
+    logged there), its download audited: chain of custody before there is an incident."""
+    item = db.session.get(Evidence, evidence_id) if 0 < evidence_id < 2**31 else None
+    if item is None or item.report_id != report.id or report.incident_id is not None:
+        raise NotFound(_("ファイルが見つかりません。"))
+    path = blob_path(item.sha256)
+    if not path.exists():
+        raise NotFound(_("証拠ファイルが保存場所にありません。"))
     audit.append(user, "report.file_downloaded", "report", report.id, report.organization.code,
                  {"receipt": report.receipt, "evidence_id": item.id, "sha256": item.sha256})
+    return item, path

@@ -6,37 +6,29 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from app.core.db import db
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.permissions import Permission
 from app.incidents import evidence as evidence_files
-from app.incidents.access import can
-from app.incidents.models import Incident
+from app.incidents.access import can, overseen_organizations
 from app.intake import attention, services
 from app.intake.models import ReportState
-from app.organizations.services import organizations_by_ids
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 PER_PAGE = 50
 
 
-def triage_organizations():
-    return [o for o in organizations_by_ids(current_user.organization_ids())
-            if can(current_user, Permission.INCIDENT_READ_ALL, o.id)]
-
-
 @bp.get("")
 @login_required
 def home():
-    organizations = triage_organizations()
+    organizations = overseen_organizations(current_user)
     if not organizations:
         return redirect(url_for("incidents.index"))
     ids = [o.id for o in organizations]
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
-    reports, total = services.queue(current_user, ids, ReportState.NEW.value, page, PER_PAGE)
+    reports, total = services.queue(ids, ReportState.NEW.value, page, PER_PAGE)
     return render_template(
         "intake/home.html", reports=reports, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
         escalations=attention.unacknowledged(ids), deadlines=attention.deadlines_due_soon(ids),
@@ -47,7 +39,7 @@ def home():
 @login_required
 def show(report_id: int):
     report = services.get_report(current_user, report_id)
-    incident = db.session.get(Incident, report.incident_id) if report.incident_id else None
+    incident = report.incident
     return render_template(
         "intake/report.html", report=report, additions=services.additions_of(report), incident=incident,
         files=services.attachments_of(report) if incident is None else evidence_files.evidence_of(incident),
@@ -76,12 +68,7 @@ def _decided(report_id: int, action) -> object:
 @login_required
 def merge(report_id: int):
     def action(report):
-        reference = (request.form.get("reference") or "").strip().upper()
-        incident = db.session.scalar(select(Incident).where(Incident.organization_id == report.organization_id,
-                                                            Incident.reference == reference)) if reference else None
-        if incident is None:
-            raise DomainError(_("同じ団体のインシデント番号（例: AGEO-2026-0001）を入力してください。"))
-        services.merge(current_user, report, incident)
+        incident = services.merge(current_user, report, request.form.get("reference", ""))
         flash(_("報告 %(receipt)s を %(ref)s に統合しました。", receipt=report.receipt, ref=incident.reference), "success")
         return redirect(url_for("incidents.show", incident_id=incident.id))
     return _decided(report_id, action)
@@ -101,10 +88,6 @@ def dismiss(report_id: int):
 @login_required
 def download(report_id: int, evidence_id: int):
     report = services.get_report(current_user, report_id)
-    item = next((f for f in services.attachments_of(report) if f.id == evidence_id), None)
-    if item is None:
-        return render_template("error.html", status=404), 404
-    path = evidence_files.blob_path(item.sha256)
-    services.log_download(current_user, report, item)
+    item, path = services.report_file(current_user, report, evidence_id)
     db.session.commit()
     return evidence_files.attachment_response(path, item)
