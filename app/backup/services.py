@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from app.core.db import UTCDateTime, make_engine
 from app.core.migrate import alembic_config, upgrade_head
+from app.incidents.evidence import blob_path
 from app.models import Base
 
 FORMAT = "csirt-backup/1"
@@ -110,7 +111,7 @@ def create_backup(database_url: str, evidence_dir: Path, target: Path) -> dict:
                 manifest["tables"][table.name] = count
             hashes = conn.scalars(select(Base.metadata.tables["evidence"].c.sha256).distinct()).all()
         for sha in hashes:
-            source = evidence_dir / sha[:2] / sha
+            source = blob_path(sha, evidence_dir)
             if not source.is_file():
                 raise BackupError(f"evidence file {sha} is missing from {evidence_dir}")
             shutil.copyfile(source, root / "evidence" / sha)
@@ -202,9 +203,10 @@ def restore_backup(database_url: str, evidence_dir: Path, source: Path) -> dict:
         evidence_dir.mkdir(parents=True, exist_ok=True)
         for name in manifest["files"]:
             if name.startswith("evidence/"):
-                sha = name.split("/", 1)[1]
-                (evidence_dir / sha[:2]).mkdir(exist_ok=True)
-                shutil.copyfile(root / name, evidence_dir / sha[:2] / sha)
+                target = blob_path(name.split("/", 1)[1], evidence_dir)
+                target.parent.mkdir(exist_ok=True)
+                shutil.copyfile(root / name, target)
+                target.chmod(0o440)  # as stored evidence is: written once
     return manifest
 
 

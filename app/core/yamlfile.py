@@ -23,9 +23,9 @@ def parse_yaml(text: str, name: str) -> Any:
         raise YamlFileError(f"{name}: a value cannot be read: {exc}") from exc
 
 
-def read_yaml(path: Path, encoding: str = "utf-8") -> Any:
+def read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding=encoding)
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlFileError(f"{path.name}: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:

@@ -36,8 +36,9 @@ def evidence_dir() -> Path:
     return Path(current_app.config.get("EVIDENCE_PATH") or Path(current_app.config["INSTANCE_PATH"]) / "evidence")
 
 
-def blob_path(sha256: str) -> Path:
-    return evidence_dir() / sha256[:2] / sha256
+def blob_path(sha256: str, root: Path | None = None) -> Path:
+    """Where the bytes of `sha256` live under the evidence folder (this instance's, or `root`)."""
+    return (root or evidence_dir()) / sha256[:2] / sha256
 
 
 def display_name(raw: str | None) -> str:

@@ -26,7 +26,7 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any `extra` fields."""
 
-    FIELDS = ("method", "path", "status", "duration_ms", "remote_addr", "user_id", "endpoint")
+    FIELDS = ("method", "path", "status", "duration_ms", "remote_addr", "endpoint")
 
     def format(self, record: logging.LogRecord) -> str:
         body = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
