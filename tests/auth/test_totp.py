@@ -101,7 +101,7 @@ def test_guessing_codes_is_throttled(client, factory):
     assert refused.status_code == 429 and "しばらくログインできません" in refused.text
 
 
-def test_the_code_step_expires(client, factory, monkeypatch):
+def test_the_code_step_expires(client, factory):
     user = factory.user({"ageo": ["csirt"]})
     enrol(client, user)
     sign_in(client, user)

@@ -103,5 +103,5 @@ def test_a_file_that_is_not_a_backup_archive_is_an_error_not_a_traceback(app, da
 def test_backing_up_a_sqlite_database_that_does_not_exist_is_an_error(tmp_path):
     missing = tmp_path / "typo.db"
     result = run(f"sqlite:///{missing}", tmp_path / "instance", "backup", str(tmp_path / "out"))
-    assert not missing.exists()  # actual: an empty typo.db is created at the source path
-    refused(result, "")
+    assert not missing.exists()  # not created at the source path by the attempt
+    refused(result, f"no database at {missing}")

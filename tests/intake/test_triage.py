@@ -126,6 +126,7 @@ def test_merge_into_an_incident(client, csirt, factory):
 def test_dismiss_needs_a_reason_and_happens_once(client, csirt):
     report = file_report()
     post(client, f"/triage/reports/{report.id}/dismiss", reason=" ")
+    assert "非該当とする理由を入力してください" in client.get(f"/triage/reports/{report.id}").text
     db.session.refresh(report)
     assert report.state == "new"
     post(client, f"/triage/reports/{report.id}/dismiss", reason="訓練メールでした")
@@ -161,7 +162,7 @@ def test_a_reports_file_downloads_as_an_attachment_and_is_logged(client, csirt):
     assert client.get(f"/triage/reports/{report.id}/files/{item.id + 999}").status_code == 404
 
 
-def test_a_form_upload_goes_through_to_the_incident(client, csirt):
+def test_a_form_upload_is_kept_with_the_report(client, csirt):
     page = client.get("/report/ageo")
     client.post("/report/ageo", data={"what": "画面のスクリーンショット", "csrf_token": csrf_token(page.text),
                                       "attachment": (io.BytesIO(b"shot"), "shot.png")}, content_type="multipart/form-data")

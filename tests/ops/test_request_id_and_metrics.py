@@ -77,9 +77,9 @@ def test_request_latency_is_counted_per_endpoint(client):
     assert float(count.search(client.get("/metrics", environ_base=LOCAL).text).group(1)) == start + 3
 
 
-def test_a_stalled_ticker_shows_as_due_messages_and_lag(app, client, factory):
+def test_a_stalled_ticker_shows_as_due_messages_and_lag(app, client, factory, monkeypatch):
     csirt = factory.user({"ageo": ["csirt"]})
-    app.config["SMTP_HOST"] = None
+    monkeypatch.setitem(app.config, "SMTP_HOST", None)
     incident = open_incident(client, factory.headers(csirt))
     text = client.get("/metrics", environ_base=LOCAL).text
     assert _gauge(text, "csirt_ticker_lag_seconds") < 60  # level 1 is due now: nobody has ticked yet
