@@ -26,6 +26,7 @@ from app.auth.services import create_api_token, hash_password
 from app.config import Config
 from app.core.db import db
 from app.core.migrate import upgrade_head
+from app.incidents.counts import bulk_load
 from app.incidents.models import Impact, Incident, ReferenceCounter, Severity, Source, Stage
 from app.incidents.services import normalize_for_search
 from app.incidents.severity import Facts, asset_ranks, derive_severity
@@ -221,7 +222,7 @@ def _insert(conn, model: Table, rows: list[dict]) -> None:
 
 def bulk_insert(rows: list[dict], counter_rows: list[dict]) -> None:
     """Core inserts in batches, one transaction, into the schema as migrated; call in an app context."""
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn, bulk_load(conn):
         _insert(conn, Incident.__table__, rows)
         _insert(conn, ReferenceCounter.__table__, counter_rows)
 
@@ -231,7 +232,7 @@ def seed_incidents(app, n: int, users: dict[str, dict], seed: int = 20261122, ch
     for a million; call in an app context."""
     counters: dict[tuple[int, int], int] = defaultdict(int)
     rows: list[dict] = []
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn, bulk_load(conn):
         for row in iter_incident_rows(app, n, users, counters, seed):
             rows.append(row)
             if len(rows) == chunk:

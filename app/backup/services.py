@@ -1,7 +1,7 @@
 """Backup and restore of the database and the evidence files together, on either engine.
 
 A backup is a directory (or a .tar.gz of one): `manifest.json` (schema revision, row counts and
-the SHA-256 of every file), `tables/<table>.jsonl` (every row, in primary-key order) and
+the SHA-256 of every file), `tables/<table>.jsonl` (every row, in primary-key order; not the counts the database derives) and
 `evidence/<sha256>` (each preserved file, named by its hash). The rows are read from one
 snapshot: on SQLite from a copy made with SQLite's online backup API, on PostgreSQL inside one
 REPEATABLE READ transaction. Evidence files never change once written (content-addressed), so
@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
 from app.core.db import UTCDateTime, make_engine
 from app.core.migrate import alembic_config, upgrade_head
+from app.incidents.counts import bulk_load
 from app.incidents.evidence import blob_path
 from app.models import Base
 
@@ -100,7 +101,7 @@ def create_backup(database_url: str, evidence_dir: Path, target: Path) -> dict:
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(), "tables": {}, "files": {}}
         with _snapshot(database_url) as conn:
             manifest["revision"] = _revision(conn)
-            for table in Base.metadata.sorted_tables:
+            for table in _backed_up_tables():
                 path = root / "tables" / f"{table.name}.jsonl"
                 count = 0
                 with path.open("w", encoding="utf-8") as out:
@@ -125,6 +126,11 @@ def create_backup(database_url: str, evidence_dir: Path, target: Path) -> dict:
         else:
             root.rename(target)
     return manifest
+
+
+def _backed_up_tables() -> list:
+    """Every table but those the database derives from the others (incident_counts)."""
+    return [t for t in Base.metadata.sorted_tables if not t.info.get("derived")]
 
 
 def _open_backup(source: Path, tmp: Path) -> Path:
@@ -193,8 +199,9 @@ def restore_backup(database_url: str, evidence_dir: Path, source: Path) -> dict:
                 if engine.dialect.name == "sqlite":
                     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
                 conn.execute(Base.metadata.tables["audit_head"].delete())
-                for table in Base.metadata.sorted_tables:
-                    _load(conn, table, root / "tables" / f"{table.name}.jsonl")
+                with bulk_load(conn):  # incident_counts, derived, is counted from the incidents
+                    for table in _backed_up_tables():
+                        _load(conn, table, root / "tables" / f"{table.name}.jsonl")
                 if engine.dialect.name == "postgresql":
                     _reset_sequences(conn)
         finally:

@@ -59,13 +59,21 @@ class Reach:
     notes: list[str] = field(default_factory=list)
 
 
-def _active_in(user: User, organization_id: int) -> bool:
-    return any(m.active and m.organization_id == organization_id for m in user.memberships)
+def named_deputies(organization_id: int, person_ids: list[int]) -> dict[int, list[User]]:
+    """The deputies the roster names for each person, among those active in the body, available or
+    not: the printed 緊急時連絡体制 lists them all; a step reaches the available ones."""
+    deputies = db.session.scalars(select(User).where(
+        User.deputy_of_id.in_(person_ids),
+        User.memberships.any((Membership.organization_id == organization_id) & Membership.active.is_(True)),
+    ).order_by(User.id))
+    named: dict[int, list[User]] = {}
+    for deputy in deputies:
+        named.setdefault(deputy.deputy_of_id, []).append(deputy)
+    return named
 
 
 def deputies_of(user: User, organization_id: int) -> list[User]:
-    candidates = db.session.scalars(select(User).where(User.deputy_of_id == user.id).order_by(User.id))
-    return [d for d in candidates if d.available and _active_in(d, organization_id)]
+    return [d for d in named_deputies(organization_id, [user.id]).get(user.id, []) if d.available]
 
 
 def reach(organization_id: int, targets: list[str], at: dt.datetime) -> Reach:

@@ -18,11 +18,18 @@ def can(user: User, permission: Permission, organization_id: int) -> bool:
     return permission in permissions_for(user.roles_in(organization_id))
 
 
-def visibility_clause(user: User) -> ColumnElement[bool]:
-    """Incidents the user may read: all of a body where their role reads all, else their own."""
+def readable_organizations(user: User) -> tuple[list[int], list[int]]:
+    """The ids of the user's bodies whose every incident they may read, and of those where they
+    read only the incidents they reported."""
     full, own = [], []
     for org_id in user.organization_ids():
         (full if can(user, Permission.INCIDENT_READ_ALL, org_id) else own).append(org_id)
+    return full, own
+
+
+def visibility_clause(user: User) -> ColumnElement[bool]:
+    """Incidents the user may read: all of a body where their role reads all, else their own."""
+    full, own = readable_organizations(user)
     clauses = []
     if full:
         clauses.append(Incident.organization_id.in_(full))

@@ -19,8 +19,8 @@ from app.core.timeutil import display_zone, format_display, now_utc
 from app.deadlines.services import describe, sync_deadlines
 from app.escalation.services import start_escalation
 from app.incidents import timeline
-from app.incidents.access import can, organization_for_input, visibility_clause
-from app.incidents.models import SEVERITY_ORDER, Incident, ReferenceCounter, Stage
+from app.incidents.access import can, organization_for_input, readable_organizations, visibility_clause
+from app.incidents.models import SEVERITY_ORDER, Incident, IncidentCount, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
 from app.incidents.severity import Facts, asset_ranks, derive_severity
 from app.incidents.tasks import sync_playbook_tasks
@@ -264,17 +264,20 @@ LIST_COLUMNS = (
 )
 
 
+COUNTED_FILTERS = ("threat_category", "stage", "severity")
+
+
 def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
     conditions = [visibility_clause(user)]
+    org_ids = user.organization_ids()
     if query.organization:
         org_id = organization_id_for(query.organization)
-        if org_id is None or org_id not in user.organization_ids():
+        if org_id is None or org_id not in org_ids:
             raise NotFound(_("団体が見つかりません。"))
         conditions.append(Incident.organization_id == org_id)
-    for name in ("threat_category", "stage", "severity"):
-        value = getattr(query, name)
-        if value:
-            conditions.append(getattr(Incident, name) == str(value))
+        org_ids = [org_id]
+    filters = {name: str(getattr(query, name)) for name in COUNTED_FILTERS if getattr(query, name)}
+    conditions.extend(getattr(Incident, name) == value for name, value in filters.items())
     if query.detected_from:
         conditions.append(Incident.detected_at >= _day_bound(query.detected_from, end=False))
     if query.detected_to:
@@ -285,7 +288,9 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
         needle = normalize_for_search(query.q)
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(Incident.search_text.like(pattern, escape="\\"))
-    total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
+    total = None if query.q or query.detected_from or query.detected_to else _counted_total(user, org_ids, filters)
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
     rows = db.session.execute(
         select(*LIST_COLUMNS).join(Organization, Organization.id == Incident.organization_id).where(*conditions)
         .order_by(Incident.detected_at.desc(), Incident.id.desc())
@@ -293,3 +298,13 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
     )
     return list(rows), total
 
+
+def _counted_total(user: User, org_ids: list[int], filters: dict[str, str]) -> int | None:
+    """The list's total from incident_counts, where it is the same number: the user reads every
+    incident of those bodies and the filters are counted ones. None where it is not."""
+    full, _own = readable_organizations(user)
+    if not org_ids or not set(org_ids) <= set(full):
+        return None
+    conditions = [IncidentCount.organization_id.in_(org_ids)]
+    conditions.extend(getattr(IncidentCount, name) == value for name, value in filters.items())
+    return db.session.scalar(select(func.coalesce(func.sum(IncidentCount.n), 0)).where(*conditions))

@@ -12,6 +12,7 @@ from app.core.durations import parse_duration
 from app.core.permissions import ROLE_LABELS, Role
 from app.core.timeutil import now_utc
 from app.deadlines.services import rules_for
+from app.escalation.oncall import named_deputies
 from app.escalation.policy import levels_for
 from app.escalation.services import severity_name, target_name
 from app.incidents.playbook import playbook_for
@@ -24,17 +25,18 @@ FIRST_ITEMS = 3
 
 
 def _contacts(organization: Organization) -> list[dict]:
-    """Everyone with a role in the chain (not 職員 or auditors), by rank, with their deputy."""
+    """Everyone with a role in the chain (not 職員 or auditors), by rank, with their deputies as
+    the escalation finds them (oncall.named_deputies): also those without a chain role of their
+    own, with a telephone number, since nobody can look one up when the system is down."""
     rows = db.session.execute(
         select(User, Membership.role).join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id == organization.id, Membership.active.is_(True),
                Membership.role.in_(ROLE_ORDER)).order_by(User.name)).all()
-    deputies = {}
-    for user, _role in rows:
-        if user.deputy_of_id:
-            deputies.setdefault(user.deputy_of_id, []).append(user.name)
+    deputies = named_deputies(organization.id, list({user.id for user, _role in rows}))
     people = [{"role": role, "role_label": str(ROLE_LABELS[Role(role)]), "name": user.name, "email": user.email,
-               "phone": user.phone or "", "available": user.available, "deputies": deputies.get(user.id, [])}
+               "phone": user.phone or "", "available": user.available,
+               "deputies": [{"name": d.name, "phone": d.phone or "", "available": d.available}
+                            for d in deputies.get(user.id, [])]}
               for user, role in rows]
     return sorted(people, key=lambda p: (ROLE_ORDER.index(p["role"]), p["name"]))
 

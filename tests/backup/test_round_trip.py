@@ -93,7 +93,7 @@ def test_backup_content_is_one_jsonl_per_table_with_hashes(app, client, factory,
     manifest = create_backup(app.config["DATABASE_URL"], evidence_dir(), tmp_path / "b")
     root = tmp_path / "b"
     assert manifest["format"] == "csirt-backup/1" and manifest["revision"]
-    assert set(manifest["tables"]) == set(Base.metadata.tables)
+    assert set(manifest["tables"]) == set(Base.metadata.tables) - {"incident_counts"}  # derived: the triggers rebuild it
     for name, count in manifest["tables"].items():
         rows = read_table(root, name)
         assert len(rows) == count

@@ -74,3 +74,26 @@ def test_static_export_opens_without_a_server(app, factory, database_url, tmp_pa
     assert "048-775-0000" in sheet and "<style>" in sheet and "@page { size: A4" in sheet
     assert "http://" not in sheet and "https://" not in sheet and "/static/" not in sheet  # nothing to fetch
     assert 'href="ageo.html"' in (target / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_deputies_are_those_the_escalation_reaches_with_their_telephone(app, client, factory):
+    """A deputy without a chain role of their own is still on the sheet, with a number to call; one
+    who is away is marked 不在; one no longer active in the body is not there (nor paged)."""
+    from app.core.timeutil import now_utc
+    from app.escalation.oncall import reach
+    manager = factory.user({"ageo": ["security_manager"]}, email="kacho@city.ageo.example.jp", name="課長 一郎")
+    clerk = factory.user({"ageo": ["reporter"]}, email="hosa@city.ageo.example.jp", name="補佐 二郎")
+    away = factory.user({"ageo": ["csirt"]}, email="away@city.ageo.example.jp", name="出張 三郎")
+    elsewhere = factory.user({"saga": ["csirt"]}, email="saga@city.saga.example.jp", name="佐賀 四郎")
+    for deputy, phone, available in ((clerk, "048-775-1111", True), (away, "048-775-2222", False),
+                                     (elsewhere, "0952-00-0000", True)):
+        db.session.execute(update(User).where(User.id == deputy.id)
+                           .values(deputy_of_id=manager.id, phone=phone, available=available))
+    db.session.execute(update(User).where(User.id == manager.id).values(available=False))
+    db.session.commit()
+    login(client, factory.user({"ageo": ["csirt"]}, name="印刷 する人"))
+    html = client.get("/plan/ageo").get_data(as_text=True)
+    assert "<td>補佐 二郎（048-775-1111）、出張 三郎（048-775-2222）（不在）</td></tr>" in html
+    assert "佐賀 四郎" not in html and "0952-00-0000" not in html
+    reached = reach(manager.memberships[0].organization_id, ["security_manager"], now_utc())
+    assert [(person.name, why) for person, why in reached.people] == [("補佐 二郎", "security_manager (deputy)")]

@@ -8,6 +8,7 @@ from app.incidents.models.incidents import (
     STAGE_LABELS,
     Impact,
     Incident,
+    IncidentCount,
     ReferenceCounter,
     Severity,
     Source,
@@ -18,5 +19,5 @@ from app.incidents.models.timeline import TimelineEvent
 
 __all__ = [
     "Evidence", "IMPACT_LABELS", "SEVERITY_LABELS", "SEVERITY_ORDER", "SOURCE_LABELS", "STAGE_LABELS",
-    "Impact", "Incident", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
+    "Impact", "Incident", "IncidentCount", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
 ]

@@ -164,3 +164,20 @@ class ReferenceCounter(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentCount(Base):
+    """How many incidents a body has per category, stage and severity: the exact `total` of a list
+    filtered by those alone, read from at most a few hundred rows instead of counting the incidents.
+    Maintained by the database itself (triggers of migration 0010), so bulk loads, restores and every
+    code path keep it right; on PostgreSQL the triggers are deferred to the commit, when the writer
+    already holds the audit head, so they add no lock order of their own. Derived data: not backed up."""
+
+    __tablename__ = "incident_counts"
+    __table_args__ = ({"info": {"derived": True}},)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    threat_category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(10), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
