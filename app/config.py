@@ -59,6 +59,7 @@ class Config:
         self.SESSION_MAX_HOURS = int(env.get("SESSION_MAX_HOURS", "12"))
         # Reports from anyone (issue 9): mail intake and the public report form
         self.INTAKE_MAILDIR = env.get("INTAKE_MAILDIR") or None          # read by the ticker when set
+        self.INTAKE_SECONDS = int(env.get("INTAKE_SECONDS", "60"))        # once per period across all processes
         self.INTAKE_ADDRESSES = env.get("INTAKE_ADDRESSES", "")         # "csirt@city.example.jp=ageo,…"
         self.INTAKE_IMAP_HOST = env.get("INTAKE_IMAP_HOST") or None
         self.INTAKE_IMAP_PORT = int(env.get("INTAKE_IMAP_PORT") or 993)

@@ -18,7 +18,7 @@ from app.core.migrate import alembic_config, upgrade_head
 from app.models import Base
 from tests.migration_support import current_revision, head_revision, schema_differences, tables
 
-TABLES = {"organizations", "users", "api_tokens", "incidents", "incident_counts", "memberships", "reference_counters",
+TABLES = {"organizations", "users", "api_tokens", "incidents", "incident_counts", "tick_jobs", "memberships", "reference_counters",
           "tasks", "timeline_events", "evidence", "audit_log", "audit_head",
           "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
           "deadlines", "post_incident_records", "recommendations", "login_failures", "reports", "report_additions"}

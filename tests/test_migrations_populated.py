@@ -204,6 +204,7 @@ SEEDS: dict[str, list[tuple[str, dict]]] = {
                           "message_id": None, "dedup_key": None, "flagged": False, "flag_reason": None, "incident_id": None,
                           "decided_by_id": None, "decided_at": None, "decision_reason": None}),
              ("report_additions", {"id": 1, "report_id": 1, "body": "続報", "received_at": at(23, 9), "message_id": None})],
+    "0011": [("tick_jobs", {"name": "intake", "due_at": at(23, 10), "started_at": at(23, 9, 59)})],
 }
 UPDATES = {  # values of columns a revision added to tables that already held rows
     "0002": ["UPDATE incidents SET closed_reason = '誤検知（訓練メール）', not_incident = :yes WHERE id = 3",
@@ -238,6 +239,7 @@ EXPECTED = {
     "0009": ({}, None),  # indexes only: every row as it was
     "0010": ({}, "INSERT INTO incident_counts (organization_id, threat_category, stage, severity, n) "
                  "VALUES (99, 'intentional', 'triage', 'high', 1)"),
+    "0011": ({}, "INSERT INTO tick_jobs (name) VALUES ('intake')"),  # due_at is required
 }
 
 

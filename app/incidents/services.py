@@ -291,10 +291,16 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
     total = None if query.q or query.detected_from or query.detected_to else _counted_total(user, org_ids, filters)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
+    newest_first = (Incident.detected_at.desc(), Incident.id.desc())
+    # The page's ids first, then its rows: the ids come from a filter's index alone (it holds the
+    # filter, the order and the id), so however many incidents there are, only the page's rows are
+    # read from the table. Without this PostgreSQL preferred walking the whole table's time index
+    # and reading every row it passed to test the filter: fine at 10,000 incidents, not at 1,000,000.
+    page = (select(Incident.id).where(*conditions).order_by(*newest_first)
+            .limit(query.per_page).offset((query.page - 1) * query.per_page).subquery())
     rows = db.session.execute(
-        select(*LIST_COLUMNS).join(Organization, Organization.id == Incident.organization_id).where(*conditions)
-        .order_by(Incident.detected_at.desc(), Incident.id.desc())
-        .limit(query.per_page).offset((query.page - 1) * query.per_page)
+        select(*LIST_COLUMNS).join(page, page.c.id == Incident.id)
+        .join(Organization, Organization.id == Incident.organization_id).order_by(*newest_first)
     )
     return list(rows), total
 

@@ -44,7 +44,7 @@ def _report(tally: Tally) -> None:
 
 
 def register_cli(app) -> None:
-    app.extensions.setdefault("tick_jobs", {})["intake"] = intake_tick
+    app.extensions.setdefault("tick_jobs", {})["intake"] = (intake_tick, "INTAKE_SECONDS")
 
     @app.cli.group("intake")
     def intake_group():

@@ -4,7 +4,7 @@ kept as evidence with their SHA-256, malformed mail kept and flagged."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry
 from app.core.db import db
@@ -205,7 +205,36 @@ def test_the_ticker_runs_the_intake_when_a_maildir_is_set(maildir, app, monkeypa
 
     assert result["intake"] == {"maildir": {"new": 1, "added": 0, "duplicate": 0, "flagged": 0, "unrouted": 0, "failed": 0}}
     assert len(reports()) == 1 and waiting(maildir) == []
-    assert run_tick(app)["intake"]["maildir"]["new"] == 0
+    deliver(maildir, message())
+    assert "intake" not in run_tick(app)  # INTAKE_SECONDS (60) have not passed: not read again yet
+    assert waiting(maildir) != []
+    monkeypatch.setitem(app.config, "INTAKE_SECONDS", 0)
+    assert run_tick(app)["intake"]["maildir"]["new"] == 1
+
+
+def test_a_periodic_tick_job_runs_once_per_period_across_processes(app):
+    """Eight processes' ticks at once (threads with their own sessions): one claims the period."""
+    import datetime as dt
+    import threading
+
+    from app.escalation.scheduler import claim_job
+    barrier, results = threading.Barrier(8), []
+
+    def process() -> None:
+        with app.app_context():
+            barrier.wait(timeout=30)
+            results.append(claim_job("intake", dt.timedelta(minutes=1)))
+
+    threads = [threading.Thread(target=process) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [False] * 7 + [True]
+    assert claim_job("intake", dt.timedelta(minutes=1)) is False
+    db.session.execute(text("UPDATE tick_jobs SET due_at = :past"), {"past": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
+    db.session.commit()
+    assert claim_job("intake", dt.timedelta(minutes=1)) is True
 
 
 def failing(times: int):
