@@ -1,8 +1,9 @@
 """Backup and restore of the database and the evidence files together, on either engine.
 
 A backup is a directory (or a .tar.gz of one): `manifest.json` (schema revision, row counts and
-the SHA-256 of every file), `tables/<table>.jsonl` (every row, in primary-key order; not the counts the database derives) and
-`evidence/<sha256>` (each preserved file, named by its hash). The rows are read from one
+the SHA-256 of every file), `tables/<table>.jsonl` (every row, in primary-key order; not
+incident_counts, which the database derives) and `evidence/<sha256>` (each preserved file, named
+by its hash). The rows are read from one
 snapshot: on SQLite from a copy made with SQLite's online backup API, on PostgreSQL inside one
 REPEATABLE READ transaction. Evidence files never change once written (content-addressed), so
 those the snapshot names are all there is to copy.

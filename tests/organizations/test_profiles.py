@@ -378,3 +378,14 @@ def test_init_with_a_good_copy_succeeds(tmp_path):
     result = run_init(tmp_path, playbooks)
     assert result.returncode == 0, result.stderr
     assert "database migrated; 7 organizations loaded" in result.stdout
+
+
+def test_a_body_requires_a_second_factor_for_roles_written_in_its_file(copy_dir):
+    """`security: {mfa_required_roles: [...]}` as a body writes it in YAML: read as role codes; an
+    unknown role stops the load with the file and the field."""
+    edit(copy_dir / "ageo.yaml", lambda data: data.update(security={"mfa_required_roles": ["csirt", "admin"]}))
+    assert load_profiles(copy_dir)["ageo"].security.mfa_required_roles == ("csirt", "admin")
+    assert load_profiles(PROFILES_DIR)["ageo"].security.mfa_required_roles == ()  # none of the seeds asks yet
+    edit(copy_dir / "ageo.yaml", lambda data: data.update(security={"mfa_required_roles": ["kacho"]}))
+    message = load_error(copy_dir)
+    assert message.startswith("ageo.yaml: security.mfa_required_roles.0:"), message
