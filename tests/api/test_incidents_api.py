@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.core.db import db
+from tests.concurrency import run_in_threads
 
 API = "/api/v1/incidents"
 JST = ZoneInfo("Asia/Tokyo")
@@ -394,27 +395,17 @@ def test_concurrent_creation_gives_gapless_references(app, factory):
     headers = factory.headers(factory.user({"ageo": ["csirt"]}))
     barrier, lock = threading.Barrier(8), threading.Lock()
     results: list[tuple[int, str | None]] = []
-    failures: list[str] = []
 
     def worker(n: int) -> None:
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=30)
-                for i in range(5):
-                    response = client.post(API, headers=headers, json=body(title=f"同時登録 {n}-{i}"))
-                    with lock:
-                        results.append((response.status_code, (response.json or {}).get("reference")))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            with lock:
-                failures.append(repr(exc))
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            for i in range(5):
+                response = client.post(API, headers=headers, json=body(title=f"同時登録 {n}-{i}"))
+                with lock:
+                    results.append((response.status_code, (response.json or {}).get("reference")))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert failures == []
+    assert run_in_threads(worker, 8, timeout=120) == []
     assert [status for status, _ in results] == [201] * 40
     expected = [f"AGEO-{year()}-{n:04d}" for n in range(1, 41)]
     assert sorted(ref for _, ref in results) == expected

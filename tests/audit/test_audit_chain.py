@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from app.core.db import db
+from tests.concurrency import run_in_threads
 
 API = "/api/v1/incidents"
 VERIFY = "/api/v1/audit/verify"
@@ -62,38 +63,28 @@ def test_busy_concurrent_run_leaves_a_gapless_intact_chain(app, factory, auditor
     headers = [factory.headers(user) for user in users]
     barrier, lock = threading.Barrier(6), threading.Lock()
     statuses: list[int] = []
-    failures: list[str] = []
 
     def worker(n: int) -> None:
-        try:
-            with app.app_context():
-                client = app.test_client()
-                h = headers[n]
-                barrier.wait(timeout=30)
-                created = client.post(API, headers=h, json=body(f"同時 {n}"))
-                iid = created.json["id"]
-                task_id = client.get(f"{API}/{iid}/tasks", headers=h).json["items"][0]["id"]
-                answers = [
-                    created,
-                    client.patch(f"{API}/{iid}", headers=h, json={"title": f"同時 {n} 更新", "version": 1}),
-                    client.post(f"{API}/{iid}/notes", headers=h, json={"body": f"スレッド {n} のメモ"}),
-                    client.patch(f"{API}/{iid}/tasks/{task_id}", headers=h, json={"done": True}),
-                    client.post(API, headers=h, json=body(f"同時 {n} 二件目")),
-                    # a stale version is refused and rolled back: it must leave no gap in the chain
-                    client.patch(f"{API}/{iid}", headers=h, json={"title": "古い版から", "version": 1}),
-                ]
-                with lock:
-                    statuses.extend(r.status_code for r in answers)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        with app.app_context():
+            client = app.test_client()
+            h = headers[n]
+            barrier.wait(timeout=30)
+            created = client.post(API, headers=h, json=body(f"同時 {n}"))
+            iid = created.json["id"]
+            task_id = client.get(f"{API}/{iid}/tasks", headers=h).json["items"][0]["id"]
+            answers = [
+                created,
+                client.patch(f"{API}/{iid}", headers=h, json={"title": f"同時 {n} 更新", "version": 1}),
+                client.post(f"{API}/{iid}/notes", headers=h, json={"body": f"スレッド {n} のメモ"}),
+                client.patch(f"{API}/{iid}/tasks/{task_id}", headers=h, json={"done": True}),
+                client.post(API, headers=h, json=body(f"同時 {n} 二件目")),
+                # a stale version is refused and rolled back: it must leave no gap in the chain
+                client.patch(f"{API}/{iid}", headers=h, json={"title": "古い版から", "version": 1}),
+            ]
             with lock:
-                failures.append(repr(exc))
+                statuses.extend(r.status_code for r in answers)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert failures == []
+    assert run_in_threads(worker, 6) == []
     assert sorted(statuses) == sorted([201, 200, 201, 200, 201, 409] * 6)
 
     ids = audit_ids()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from app.core.db import db
+from tests.concurrency import run_in_threads
 
 API = "/api/v1/incidents"
 
@@ -118,29 +119,19 @@ def test_concurrent_creates_and_moves_keep_the_counts_exact(app, factory):
     """Several writers at once on one body: every request succeeds (no deadlock on PostgreSQL, where
     the triggers run at commit) and the counts equal the incidents afterwards."""
     headers = factory.headers(factory.user({"ageo": ["csirt", "ciso"]}))
-    barrier, lock = threading.Barrier(6), threading.Lock()
-    failures: list[str] = []
+    barrier = threading.Barrier(6)
 
     def worker(n: int) -> None:
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=30)
-                for i in range(3):
-                    incident = created(client, headers, category=("intentional", "unintentional")[(n + i) % 2],
-                                       title=f"同時 {n}-{i}")
-                    moved(client, headers, incident["id"], "report")
-                    moved(client, headers, incident["id"], ("triage", "preserve")[n % 2])
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            with lock:
-                failures.append(repr(exc))
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            for i in range(3):
+                incident = created(client, headers, category=("intentional", "unintentional")[(n + i) % 2],
+                                   title=f"同時 {n}-{i}")
+                moved(client, headers, incident["id"], "report")
+                moved(client, headers, incident["id"], ("triage", "preserve")[n % 2])
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert failures == []
+    assert run_in_threads(worker, 6) == []
     db.session.commit()
     assert counted() == grouped()
     assert sum(n for *_key, n in counted()) == 18

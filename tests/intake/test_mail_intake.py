@@ -220,18 +220,15 @@ def test_a_periodic_tick_job_runs_once_per_period_across_processes(app):
     import threading
 
     from app.escalation.scheduler import claim_job
+    from tests.concurrency import run_in_threads
     barrier, results = threading.Barrier(8), []
 
-    def process() -> None:
+    def process(_number: int) -> None:
         with app.app_context():
             barrier.wait(timeout=30)
             results.append(claim_job("intake", dt.timedelta(minutes=1)))
 
-    threads = [threading.Thread(target=process) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    assert run_in_threads(process, 8, timeout=60) == []
     assert sorted(results) == [False] * 7 + [True]
     assert claim_job("intake", dt.timedelta(minutes=1)) is False
     db.session.execute(text("UPDATE tick_jobs SET due_at = :past"), {"past": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
