@@ -73,6 +73,19 @@ def store_blob(stream: BinaryIO, limit: int) -> tuple[str, int]:
     return sha, size
 
 
+def preserve(stream: BinaryIO, filename: str | None, content_type: str | None, description: str, *,
+             incident: Incident | None = None, report=None, uploaded_by: User | None = None) -> Evidence:
+    """Stores the file (content-addressed, read-only) and adds its evidence row, the incident's or a
+    report's (the report's files become the incident's when it is opened or merged)."""
+    sha, size = store_blob(stream, current_app.config["EVIDENCE_MAX_BYTES"])
+    item = Evidence(incident_id=incident.id if incident else None, report_id=report.id if report else None,
+                    sha256=sha, size=size, filename=display_name(filename),
+                    content_type=(content_type or "")[:255] or None, description=description[:2000],
+                    uploaded_by_id=uploaded_by.id if uploaded_by else None, uploaded_by=uploaded_by)
+    db.session.add(item)
+    return item
+
+
 def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: str | None, description: str = "",
                    content_type: str | None = None) -> Evidence:
     description = (description or "").strip()
@@ -80,12 +93,9 @@ def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: s
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"description": _("2,000文字以内で入力してください。")})
     if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
         raise Forbidden(_("証拠を登録する権限がありません。"))
-    sha, size = store_blob(stream, current_app.config["EVIDENCE_MAX_BYTES"])
-    item = Evidence(incident_id=incident.id, sha256=sha, size=size, filename=display_name(filename),
-                    content_type=(content_type or "")[:255] or None, description=description,
-                    uploaded_by_id=user.id, uploaded_by=user)
-    db.session.add(item)
+    item = preserve(stream, filename, content_type, description, incident=incident, uploaded_by=user)
     db.session.flush()
+    sha, size = item.sha256, item.size
     timeline.record(incident, user, "evidence_added", f"証拠「{item.filename}」を保全しました（SHA-256 {sha[:12]}…）",
                     {"evidence_id": item.id, "sha256": sha, "size": size, "filename": item.filename})
     return item

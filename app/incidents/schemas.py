@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
+from app.core.schemas import PagedQuery, StrictInput
 from app.incidents.models import Impact, Severity, Source, Stage
 
 
@@ -59,11 +60,7 @@ Code = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
 Description = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_no_nul)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PersonalData(_Input):
+class PersonalData(StrictInput):
     involved: bool = False
     persons: int = Field(default=0, ge=0, le=200_000_000)
     sensitive: bool = False
@@ -73,7 +70,7 @@ class PersonalData(_Input):
     ordinance_sensitive: bool = False  # 条例要配慮個人情報 (counts where the body's ordinance defines it)
 
 
-class IncidentFields(_Input):
+class IncidentFields(StrictInput):
     """Fields shared by create and update; on update every one is optional."""
 
     title: Title | None = None
@@ -105,7 +102,7 @@ class IncidentUpdate(IncidentFields):
     severity_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_nul)] | None = None
 
 
-class IncidentQuery(_Input):
+class IncidentQuery(PagedQuery):
     organization: Code | None = None
     threat_category: Code | None = None
     stage: Stage | None = None
@@ -113,5 +110,3 @@ class IncidentQuery(_Input):
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_nul)] | None = None
     detected_from: Bound | None = None
     detected_to: Bound | None = None
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    per_page: int = Field(default=50, ge=1, le=200)

@@ -5,26 +5,27 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from app.core.schemas import StrictInput
 from app.incidents.models import Stage
-from app.incidents.schemas import Text, _Input, _no_nul
+from app.incidents.schemas import Text, _no_nul
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"),
                   AfterValidator(_no_nul)]
 
 
-class StageMove(_Input):
+class StageMove(StrictInput):
     to: Annotated[str, StringConstraints(max_length=20)]
     reason: Annotated[Text, StringConstraints(max_length=2000)] | None = None
     override: bool = False
     not_incident: bool = False
 
 
-class TaskUpdate(_Input):
+class TaskUpdate(StrictInput):
     done: bool | None = None
     assignee: Email | None = None  # an e-mail of the body's members; null clears
 
 
-class TaskCreate(_Input):
+class TaskCreate(StrictInput):
     stage: Stage
     title: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     guidance: Annotated[Text, StringConstraints(max_length=5000)] = ""
@@ -32,5 +33,5 @@ class TaskCreate(_Input):
     assignee: Email | None = None
 
 
-class NoteCreate(_Input):
+class NoteCreate(StrictInput):
     body: Annotated[Text, Field(min_length=1, max_length=50_000)]

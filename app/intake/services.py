@@ -22,7 +22,7 @@ from app.core.permissions import Permission
 from app.core.timeutil import iso_utc, now_utc
 from app.incidents import timeline
 from app.incidents.access import can
-from app.incidents.evidence import blob_path, display_name, store_blob
+from app.incidents.evidence import blob_path, preserve
 from app.incidents.models import Evidence, Incident, Stage
 from app.incidents.services import CLOCK_SKEW
 from app.intake.models import Report, ReportAddition, ReportState
@@ -71,15 +71,8 @@ def new_receipt() -> str:
 
 
 def _keep(attachments: list[Attachment], report: Report | None, incident: Incident | None) -> list[Evidence]:
-    kept = []
-    limit = current_app.config["EVIDENCE_MAX_BYTES"]
-    for item in attachments:
-        sha, size = store_blob(io.BytesIO(item.data), limit)
-        evidence = Evidence(report_id=report.id if report else None, incident_id=incident.id if incident else None,
-                            sha256=sha, size=size, filename=display_name(item.filename),
-                            content_type=(item.content_type or "")[:255] or None, description=item.description[:2000])
-        db.session.add(evidence)
-        kept.append(evidence)
+    kept = [preserve(io.BytesIO(item.data), item.filename, item.content_type, item.description,
+                     incident=incident, report=report) for item in attachments]
     db.session.flush()
     return kept
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from app.core.schemas import StrictInput
 from app.incidents.schemas import Code, Description, Text
 
 
@@ -19,18 +20,14 @@ RecommendationText = Annotated[Text, StringConstraints(max_length=2000), AfterVa
 Status = Literal["proposed", "adopted", "rejected", "done"]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RecommendationInput(_Input):
+class RecommendationInput(StrictInput):
     id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     text: RecommendationText
     clause: Code | None = None
     status: Status = "proposed"
 
 
-class RecordInput(_Input):
+class RecordInput(StrictInput):
     cause: Description = ""
     impact: Description = ""
     measures: Description = ""
@@ -40,5 +37,5 @@ class RecordInput(_Input):
     version: int | None = Field(default=None, ge=1)
 
 
-class RecommendationStatus(_Input):
+class RecommendationStatus(StrictInput):
     status: Status
