@@ -27,9 +27,10 @@ def readable_organizations(user: User) -> tuple[list[int], list[int]]:
     return full, own
 
 
-def visibility_clause(user: User) -> ColumnElement[bool]:
-    """Incidents the user may read: all of a body where their role reads all, else their own."""
-    full, own = readable_organizations(user)
+def visibility_clause(user: User, readable: tuple[list[int], list[int]] | None = None) -> ColumnElement[bool]:
+    """Incidents the user may read: all of a body where their role reads all, else their own
+    (`readable`: readable_organizations(user), when the caller has it already)."""
+    full, own = readable or readable_organizations(user)
     clauses = []
     if full:
         clauses.append(Incident.organization_id.in_(full))

@@ -95,9 +95,8 @@ def store_evidence(user: User, incident: Incident, stream: BinaryIO, filename: s
         raise Forbidden(_("証拠を登録する権限がありません。"))
     item = preserve(stream, filename, content_type, description, incident=incident, uploaded_by=user)
     db.session.flush()
-    sha, size = item.sha256, item.size
-    timeline.record(incident, user, "evidence_added", f"証拠「{item.filename}」を保全しました（SHA-256 {sha[:12]}…）",
-                    {"evidence_id": item.id, "sha256": sha, "size": size, "filename": item.filename})
+    timeline.record(incident, user, "evidence_added", f"証拠「{item.filename}」を保全しました（SHA-256 {item.sha256[:12]}…）",
+                    {"evidence_id": item.id, "sha256": item.sha256, "size": item.size, "filename": item.filename})
     return item
 
 
@@ -112,11 +111,17 @@ def get_evidence(incident: Incident, evidence_id: int) -> Evidence:
     return item
 
 
-def open_for_download(user: User, incident: Incident, item: Evidence, channel: str) -> Path:
-    """Logs the download (chain of custody) and returns the stored file."""
+def stored_file(item: Evidence) -> Path:
+    """The file of an evidence row; a 404 if the evidence folder has lost it."""
     path = blob_path(item.sha256)
     if not path.exists():
         raise NotFound(_("証拠ファイルが保存場所にありません。"))
+    return path
+
+
+def open_for_download(user: User, incident: Incident, item: Evidence, channel: str) -> Path:
+    """Logs the download (chain of custody) and returns the stored file."""
+    path = stored_file(item)
     timeline.record(incident, user, "evidence_downloaded", f"証拠「{item.filename}」をダウンロードしました（{channel}）",
                     {"evidence_id": item.id, "sha256": item.sha256, "channel": channel})
     return path

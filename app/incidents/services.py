@@ -268,8 +268,9 @@ COUNTED_FILTERS = ("threat_category", "stage", "severity")
 
 
 def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
-    conditions = [visibility_clause(user)]
-    org_ids = user.organization_ids()
+    full, own = readable_organizations(user)
+    conditions = [visibility_clause(user, (full, own))]
+    org_ids = full + own
     if query.organization:
         org_id = organization_id_for(query.organization)
         if org_id is None or org_id not in org_ids:
@@ -288,7 +289,7 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
         needle = normalize_for_search(query.q)
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(Incident.search_text.like(pattern, escape="\\"))
-    total = None if query.q or query.detected_from or query.detected_to else _counted_total(user, org_ids, filters)
+    total = None if query.q or query.detected_from or query.detected_to else _counted_total(full, org_ids, filters)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
     newest_first = (Incident.detected_at.desc(), Incident.id.desc())
@@ -305,10 +306,9 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
     return list(rows), total
 
 
-def _counted_total(user: User, org_ids: list[int], filters: dict[str, str]) -> int | None:
+def _counted_total(full: list[int], org_ids: list[int], filters: dict[str, str]) -> int | None:
     """The list's total from incident_counts, where it is the same number: the user reads every
-    incident of those bodies and the filters are counted ones. None where it is not."""
-    full, _own = readable_organizations(user)
+    incident of those bodies (`full`) and the filters are counted ones. None where it is not."""
     if not org_ids or not set(org_ids) <= set(full):
         return None
     conditions = [IncidentCount.organization_id.in_(org_ids)]

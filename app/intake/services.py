@@ -22,7 +22,7 @@ from app.core.permissions import Permission
 from app.core.timeutil import iso_utc, now_utc
 from app.incidents import timeline
 from app.incidents.access import can
-from app.incidents.evidence import blob_path, preserve
+from app.incidents.evidence import preserve, stored_file
 from app.incidents.models import Evidence, Incident, Stage
 from app.incidents.services import CLOCK_SKEW
 from app.intake.models import Report, ReportAddition, ReportState
@@ -307,9 +307,7 @@ def report_file(user: User, report: Report, evidence_id: int) -> tuple[Evidence,
     item = db.session.get(Evidence, evidence_id) if 0 < evidence_id < 2**31 else None
     if item is None or item.report_id != report.id or report.incident_id is not None:
         raise NotFound(_("ファイルが見つかりません。"))
-    path = blob_path(item.sha256)
-    if not path.exists():
-        raise NotFound(_("証拠ファイルが保存場所にありません。"))
+    path = stored_file(item)
     audit.append(user, "report.file_downloaded", "report", report.id, report.organization.code,
                  {"receipt": report.receipt, "evidence_id": item.id, "sha256": item.sha256})
     return item, path
