@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 def run_in_threads(worker: Callable[[int], None], count: int, timeout: float = 180) -> list[str]:
     """Runs worker(0) … worker(count - 1), each in its own thread, and waits for them; answers the
-    exceptions they raised (as repr), for the test to assert there were none."""
+    exceptions they raised (as repr) and the workers still running, for the test to assert there
+    were none."""
     failures: list[str] = []
     lock = threading.Lock()
 
@@ -23,4 +24,5 @@ def run_in_threads(worker: Callable[[int], None], count: int, timeout: float = 1
         thread.start()
     for thread in threads:
         thread.join(timeout=timeout)
-    return failures
+    return failures + [f"worker {number} still running after {timeout} s"
+                       for number, thread in enumerate(threads) if thread.is_alive()]

@@ -1,6 +1,8 @@
 """Helpers shared by the migration tests (the `fresh_url` fixture is in conftest.py)."""
 from __future__ import annotations
 
+from collections import Counter
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -48,3 +50,11 @@ def schema_differences(url: str) -> list:
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
+
+
+def incident_counts(snap: dict[str, list[dict]]) -> list[dict]:
+    """incident_counts as the incidents of a snapshot ({table: rows}) make it: one row per body,
+    category, stage and severity, sorted."""
+    tally = Counter((r["organization_id"], r["threat_category"], r["stage"], r["severity"]) for r in snap["incidents"])
+    return sorted(({"organization_id": o, "threat_category": c, "stage": s, "severity": v, "n": n}
+                   for (o, c, s, v), n in tally.items()), key=lambda row: tuple(row.values()))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +23,7 @@ from app.audit.services import GENESIS, canonical_json, entry_hash
 from app.config import Config
 from app.core.db import db, make_engine
 from app.core.migrate import alembic_config, upgrade_head
-from tests.migration_support import current_revision, head_revision, revisions, schema_differences
+from tests.migration_support import current_revision, head_revision, incident_counts, revisions, schema_differences
 
 TOKEN = "csirt_populated-database-test-token"
 
@@ -241,13 +240,6 @@ EXPECTED = {
                  "VALUES (99, 'intentional', 'triage', 'high', 1)"),
     "0011": ({}, "INSERT INTO tick_jobs (name) VALUES ('intake')"),  # due_at is required
 }
-
-
-def incident_counts(snap: dict[str, list[dict]]) -> list[dict]:
-    """incident_counts as the incidents make it: one row per body, category, stage and severity."""
-    tally = Counter((r["organization_id"], r["threat_category"], r["stage"], r["severity"]) for r in snap["incidents"])
-    return sorted(({"organization_id": o, "threat_category": c, "stage": s, "severity": v, "n": n}
-                   for (o, c, s, v), n in tally.items()), key=lambda row: tuple(row.values()))
 
 
 # New tables that a migration fills from the rows already there.

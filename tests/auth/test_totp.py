@@ -135,11 +135,17 @@ def test_a_role_that_does_not_require_it_signs_in_with_the_password(client, fact
     assert sign_in(client, user).headers["Location"] == "/incidents/"
 
 
-def test_turning_it_off_needs_a_current_code(client, factory):
+def signed_in_with_totp(client, factory):
+    """A csirt member who has turned TOTP on and signed in with password and code."""
     user = factory.user({"ageo": ["csirt"]})
     secret = enrol(client, user)
     sign_in(client, user)
     send_code(client, "/login/code", code(secret, 1))
+    return user, secret
+
+
+def test_turning_it_off_needs_a_current_code(client, factory):
+    user, secret = signed_in_with_totp(client, factory)
     security = client.get("/account/security")
     client.post("/account/security/totp/disable", data={"code": "000000", "csrf_token": csrf_token(security.text)})
     db.session.refresh(user)
@@ -166,21 +172,16 @@ def test_reset_from_the_command_line(app, client, factory):
 
 
 def test_the_secret_is_not_in_the_page_after_enrolment(client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    secret = enrol(client, user)
-    sign_in(client, user)
-    send_code(client, "/login/code", code(secret, 1))
+    _user, secret = signed_in_with_totp(client, factory)
     assert secret not in client.get("/account/security").text
 
 
 def test_guessing_the_code_that_turns_it_off_is_throttled(client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    secret = enrol(client, user)
-    sign_in(client, user)
-    send_code(client, "/login/code", code(secret, 1))
+    user, secret = signed_in_with_totp(client, factory)
     security = client.get("/account/security")
     for guess in ("111111", "222222", "333333", "444444", "555555"):
         client.post("/account/security/totp/disable", data={"code": guess, "csrf_token": csrf_token(security.text)})
+    assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 5  # each wrong guess counted
     db.session.refresh(user)
     user.totp_last_step -= 2
     db.session.commit()

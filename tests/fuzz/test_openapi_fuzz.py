@@ -43,7 +43,7 @@ from app.core.db import db
 from app.incidents.models import Incident
 from tests.fuzz import say
 from tests.records.helpers import BODY as RECORD_BODY
-from tests.workflow.helpers import API, create
+from tests.workflow.helpers import API, STAGES, create
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 SEED = os.environ.get("FUZZ_SEED", "20261108")
@@ -138,7 +138,6 @@ def _positive(case, location: ParameterLocation) -> bool:
 
 ROLLS = itertools.count()
 NOTICE_KINDS = ["persons_notice", "mic_report", "police_report", "public_announcement"]
-STAGES = ["triage", "report", "preserve", "contain", "recover", "prevent", "closed"]
 PAST = "2026-11-01T09:00:00+09:00"
 
 

@@ -28,6 +28,7 @@ import html
 import io
 import itertools
 import re
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -180,16 +181,20 @@ def xss_site(app, client, factory, engine_name):
         pytest.skip("the pages render the same text on both engines; the corpus runs once, on SQLite")
     chief = factory.headers(person("上尾 統括", "chief_officer"))
     viewer = person("上尾 閲覧", "csirt")
-    incidents, reports, tried = {}, {}, 0
+    incidents, reports, tried, accepted = {}, {}, 0, Counter()
     triage = "triage.show" in app.view_functions  # the triage queue (reports from SOCs, e-mail, the public form)
     soc = factory.headers(person("SOC 転送", "csirt"))
     for vector in VECTORS:
         incidents[vector], fields = seed(client, factory, vector, chief)
         tried += len(fields)
+        accepted.update(fields)
         if triage and (report_id := seed_report(client, soc, vector)):
             reports[vector] = report_id
             tried += 4  # report title, body, contact, sender
     assert not triage or len(reports) == len(VECTORS), "reports refused"
+    # a field may refuse a few vectors (too long, not a valid name), but one that refuses most of
+    # them is no longer tested: its input rules changed, and the seeding must follow
+    assert len(accepted) == 20 and min(accepted.values()) >= 0.9 * len(VECTORS), accepted
     return {"incidents": incidents, "reports": reports, "tried": tried, "viewer": viewer}
 
 

@@ -4,14 +4,17 @@ kept as evidence with their SHA-256, malformed mail kept and flagged."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry
 from app.core.db import db
+from app.escalation.scheduler import claim_job, run_tick
 from app.incidents.models import Evidence, TimelineEvent
 from app.intake.maildir import process_maildir
+from tests.concurrency import run_in_threads
 from tests.intake.mailsupport import (
     ADDRESSES,
     AGEO,
@@ -198,8 +201,12 @@ def test_missing_message_id_is_the_hash_of_the_message(maildir):
     assert report.message_id == f"sha256:{sha(raw)}" and not report.flagged
 
 
+def tick_jobs_due() -> None:
+    db.session.execute(text("UPDATE tick_jobs SET due_at = :past"), {"past": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
+    db.session.commit()
+
+
 def test_the_ticker_runs_the_intake_when_a_maildir_is_set(maildir, app, monkeypatch):
-    from app.escalation.scheduler import run_tick
     deliver(maildir, message())
     monkeypatch.setitem(app.config, "INTAKE_MAILDIR", str(maildir))
 
@@ -210,17 +217,12 @@ def test_the_ticker_runs_the_intake_when_a_maildir_is_set(maildir, app, monkeypa
     deliver(maildir, message())
     assert "intake" not in run_tick(app)  # INTAKE_SECONDS (60) have not passed: not read again yet
     assert waiting(maildir) != []
-    db.session.execute(text("UPDATE tick_jobs SET due_at = :past"), {"past": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
-    db.session.commit()  # as when the minute has passed
+    tick_jobs_due()  # as when the minute has passed
     assert run_tick(app)["intake"]["maildir"]["new"] == 1
 
 
 def test_a_periodic_tick_job_runs_once_per_period_across_processes(app):
     """Eight processes' ticks at once (threads with their own sessions): one claims the period."""
-    import threading
-
-    from app.escalation.scheduler import claim_job
-    from tests.concurrency import run_in_threads
     barrier, results = threading.Barrier(8), []
 
     def process(_number: int) -> None:
@@ -231,8 +233,7 @@ def test_a_periodic_tick_job_runs_once_per_period_across_processes(app):
     assert run_in_threads(process, 8, timeout=60) == []
     assert sorted(results) == [False] * 7 + [True]
     assert claim_job("intake", dt.timedelta(minutes=1)) is False
-    db.session.execute(text("UPDATE tick_jobs SET due_at = :past"), {"past": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
-    db.session.commit()
+    tick_jobs_due()
     assert claim_job("intake", dt.timedelta(minutes=1)) is True
 
 
