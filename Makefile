@@ -26,12 +26,15 @@ demo: init
 run: demo
 	SCHEDULER_ENABLED=$${SCHEDULER_ENABLED:-1} $(FLASK) run --host 127.0.0.1 --port 5000
 
-# The whole suite: SQLite, and PostgreSQL when reachable (required when CI=true).
+# The whole suite: SQLite, and PostgreSQL when reachable (required when CI=true), on one worker per
+# core (pytest-xdist; each worker has its own databases, instance folder and ports); the ten slowest
+# tests are listed at the end.
+TEST_WORKERS ?= auto
 test: venv translations
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=10
 
 test-sqlite: venv translations
-	$(BIN)/python -m pytest -q --engines sqlite
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --engines sqlite
 
 # Long fuzzing (tests/fuzz): 500 generated requests per API operation and 500 examples per property,
 # with a random seed (make test runs the same tests with a few examples and a fixed seed).

@@ -19,8 +19,9 @@ app has the triage queue, also a report's title and body (POST /api/v1/reports).
   payload ran (`window.__xss` never set), no dialog, no flagged node — after a control payload has
   shown that the harness sees one that does run.
 
-The pages run on SQLite only: what they show does not depend on the engine. The number of vectors ×
-fields tried is printed.
+The pages run on SQLite only: what they show does not depend on the engine. The corpus is dealt into
+XSS_SHARDS tests (every shard-th vector), so that the parallel suite spreads it over its workers. The
+number of vectors × fields tried is printed.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import itertools
 import re
 from collections import Counter
 from html.parser import HTMLParser
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,6 +55,7 @@ from tests.workflow.helpers import login as page_login
 SCRIPT_URL = re.compile(r"^(javascript|vbscript|data|livescript):", re.I)
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "srcdoc", "code"}
 ACTIVE_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal"}
+SHARDS = int(os.environ.get("XSS_SHARDS", "6"))
 PAGES = ("/incidents/{id}", "/incidents/{id}/edit", "/incidents/{id}/record", "/incidents/{id}/record/print")
 LISTS = ("/incidents/?per_page=200", "/deadlines", "/reviews/ageo/2026/q3", "/plan/ageo")
 
@@ -174,9 +177,10 @@ def seed_report(client, headers: dict, vector: str) -> int | None:
     return report.json["id"]
 
 
-@pytest.fixture
-def xss_site(app, client, factory, engine_name):
-    """Every vector in every field: {vector: incident id}, the fields tried, and the viewer."""
+@pytest.fixture(params=range(SHARDS), ids=lambda shard: f"shard{shard + 1}of{SHARDS}")
+def xss_site(app, client, factory, engine_name, request):
+    """Every vector of one shard in every field: {vector: incident id}, the fields tried, and the viewer."""
+    vectors = VECTORS[request.param::SHARDS]
     if engine_name != "sqlite":
         pytest.skip("the pages render the same text on both engines; the corpus runs once, on SQLite")
     chief = factory.headers(person("上尾 統括", "chief_officer"))
@@ -184,18 +188,19 @@ def xss_site(app, client, factory, engine_name):
     incidents, reports, tried, accepted = {}, {}, 0, Counter()
     triage = "triage.show" in app.view_functions  # the triage queue (reports from SOCs, e-mail, the public form)
     soc = factory.headers(person("SOC 転送", "csirt"))
-    for vector in VECTORS:
+    for vector in vectors:
         incidents[vector], fields = seed(client, factory, vector, chief)
         tried += len(fields)
         accepted.update(fields)
         if triage and (report_id := seed_report(client, soc, vector)):
             reports[vector] = report_id
             tried += 4  # report title, body, contact, sender
-    assert not triage or len(reports) == len(VECTORS), "reports refused"
+    assert not triage or len(reports) == len(vectors), "reports refused"
     # a field may refuse a few vectors (too long, not a valid name), but one that refuses most of
-    # them is no longer tested: its input rules changed, and the seeding must follow
-    assert len(accepted) == 20 and min(accepted.values()) >= 0.9 * len(VECTORS), accepted
-    return {"incidents": incidents, "reports": reports, "tried": tried, "viewer": viewer}
+    # them is no longer tested: its input rules changed, and the seeding must follow (of the whole
+    # corpus, 8 vectors in 101 do not arrive as an evidence file's name; dealt into shards, a shard may get 3)
+    assert len(accepted) == 20 and min(accepted.values()) >= 0.8 * len(vectors), accepted
+    return {"incidents": incidents, "reports": reports, "tried": tried, "viewer": viewer, "vectors": vectors}
 
 
 def _pages(vector: str, incident_id: int, report_id: int | None) -> list[str]:
@@ -252,8 +257,9 @@ def test_every_vector_in_every_field(app, client, xss_site, request, engine_name
             assert _literal(vector) in _literal(title) and EVALUATED.get(vector, "\0") not in title, (vector, title)
     assert not problems, problems[:20]
     placements = xss_site["tried"]
-    say(request, f"xss [HTML]: {len(VECTORS)} vectors, {placements} vector × field placements "
-                 f"({placements / len(VECTORS):.1f} fields each), {len(paths)} pages scanned")
+    count = len(xss_site["vectors"])
+    say(request, f"xss [HTML]: {count} of {len(VECTORS)} vectors, {placements} vector × field placements "
+                 f"({placements / count:.1f} fields each), {len(paths)} pages scanned")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}: the browser half did not run")
     _in_chromium(request, xss_site, paths)
