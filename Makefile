@@ -57,6 +57,7 @@ bench: venv translations
 	$(BIN)/python -m bench.escalation_drain $(BENCH_DRAIN_ARGS)
 	$(BIN)/python -m bench.review --memory-check $(BENCH_REVIEW_ARGS)
 	$(BIN)/python -m bench.review --postgresql --memory-check $(BENCH_REVIEW_ARGS)
+	$(BIN)/python -m bench.create_profile --postgresql $(BENCH_PROFILE_ARGS)
 	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
 
 clean:

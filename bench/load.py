@@ -2,7 +2,7 @@
 
     python -m bench.load [--engines postgresql,sqlite] [--sizes 10000,1000000] [--duration 60]
                          [--rounds 6] [--clients 16] [--workers 2] [--threads 4] [--create-share 0.2]
-                         [--warmup 5] [--explain]
+                         [--warmup 5] [--explain] [--compare REV]
 
 For each engine, one fresh database per size (bench/seed.py: migrations, the five bodies, a csirt of
 each with an API token, N incidents in bulk, streamed; VACUUM ANALYZE on PostgreSQL, as autovacuum
@@ -25,7 +25,10 @@ shared machine falls on both sizes alike. Per engine, size and operation: reques
 (completed per second of --duration), p50 and p99 latency (ms, client side, request written to
 response read) and errors (any non-2xx or broken connection; must be 0). Then per engine and
 operation the ratio p50(largest size) / p50(smallest size) against the target: latency at 1M
-incidents within 20 % (1.2×) of latency at 10k. --explain EXPLAINs the SQL of one list request on
+incidents within 20 % (1.2×) of latency at 10k. --compare REV instead seeds the largest size twice, once
+with the code of git revision REV (a temporary worktree: its migrations, its seeding, its servers) and
+once with the working tree, loads both in the same alternating rounds, and prints new against old:
+throughput and p50 per operation. --explain EXPLAINs the SQL of one list request on
 each database (ANALYZE, BUFFERS on PostgreSQL, with the visibility map's coverage).
 
 Read the figures as a saturated closed loop: with 16 clients on a 2-core machine the CPU (servers,
@@ -52,10 +55,9 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
-from sqlalchemy import event, func, select
+from sqlalchemy import create_engine, event, func, select
 
 from app.config import REPO_ROOT
-from app.core.db import db
 from app.incidents.models import Incident, Stage
 from bench import seed
 
@@ -73,17 +75,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_servers(tmp: Path, url: str, count: int, workers: int, threads: int) -> list[tuple[subprocess.Popen, int]]:
-    """`count` gunicorn instances on `url`, each in its own process group; waits for /healthz."""
+def start_servers(tmp: Path, url: str, count: int, workers: int, threads: int,
+                  code: Path = REPO_ROOT) -> list[tuple[subprocess.Popen, int]]:
+    """`count` gunicorn instances on `url` running the checkout `code`, each in its own process group; waits for /healthz."""
     shared = {"DATABASE_URL": url, "SECRET_KEY": "bench-load-secret", "EVIDENCE_PATH": str(tmp / "evidence"),
               "SCHEDULER_ENABLED": "0", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
               "PYTHONUNBUFFERED": "1"}
     servers = []
     for number in range(1, count + 1):
         port = _free_port()
-        env = os.environ | shared | {"PORT": str(port), "INSTANCE_PATH": str(tmp / f"instance-{number}")}
+        env = os.environ | shared | {"PORT": str(port), "INSTANCE_PATH": str(tmp / f"instance-{number}"),
+                                     "PYTHONPATH": str(code)}
         with (tmp / f"server-{number}.log").open("wb") as log:
-            servers.append((subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO_ROOT,
+            servers.append((subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=code,
                                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True), port))
     for number, (proc, port) in enumerate(servers, start=1):
         deadline = time.monotonic() + 60
@@ -236,42 +240,78 @@ def explain_listing(app, token: str, code: str) -> None:
                 print("    " + " | ".join(str(v) for v in row))
 
 
+SEED_SCRIPT = """
+import json, sys
+from pathlib import Path
+from bench import seed
+url, tmp, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+app = seed.build_app(tmp, url)
+with app.app_context():
+    users = seed.create_users()
+    seed.seed_incidents(app, n, users)
+    if url.startswith("postgresql"):
+        seed.vacuum_analyze()
+app.extensions["db_engine"].dispose()
+print("USERS " + json.dumps(users))
+"""
+
+
+def seed_with(code: Path, tmp: Path, url: str, n: int) -> dict:
+    """Seeds `url` with the code of the checkout `code` (its migrations and its bench/seed.py), in a process of its own."""
+    done = subprocess.run([sys.executable, "-c", SEED_SCRIPT, url, str(tmp), str(n)], cwd=code, capture_output=True,
+                          text=True, env=os.environ | {"PYTHONPATH": str(code)})
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("USERS ")), None)
+    if done.returncode or line is None:
+        raise SystemExit(f"seeding with {code} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(line[len("USERS "):])
+
+
+def old_checkout(stack: ExitStack, revision: str) -> Path:
+    """A detached worktree of `revision` (removed at the end), for --compare."""
+    where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csirt-bench-old-"))) / "code"
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(where), revision], cwd=REPO_ROOT, check=True)
+    stack.callback(subprocess.run, ["git", "worktree", "remove", "--force", str(where)], cwd=REPO_ROOT, check=False)
+    return where
+
+
 def run_engine(engine: str, sizes: list[int], args) -> list[dict]:
-    """Seeds one database per size, starts its servers, then loads them in turn (ABBA rounds)."""
+    """Seeds one database per variant (each size, or with --compare the largest size under both checkouts),
+    starts its servers, then loads them in turn (ABBA rounds)."""
     postgresql = engine == "postgresql"
     instances = 2 if postgresql else 1
     setups = []
     with ExitStack() as stack:
-        for n in sizes:
+        if args.compare:
+            variants = [(args.compare, old_checkout(stack, args.compare), sizes[-1]), ("HEAD", REPO_ROOT, sizes[-1])]
+        else:
+            variants = [("", REPO_ROOT, n) for n in sizes]
+        for code_label, code, n in variants:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csirt-bench-load-")))
             url = stack.enter_context(seed.fresh_database(tmp, postgresql))
             started = time.perf_counter()
-            app = seed.build_app(tmp, url)
-            with app.app_context():
-                users = seed.create_users()
-                seed.seed_incidents(app, n, users)
-                if postgresql:
-                    seed.vacuum_analyze()
-            setup = {"engine": engine, "n": n, "instances": instances, "tmp": tmp, "url": url, "app": app, "users": users,
-                     "seeding_s": time.perf_counter() - started, "slices": []}
-            print(f"seeded {n} incidents into a fresh {engine} database in {setup['seeding_s']:.1f} s", flush=True)
-            if args.explain:
-                explain_listing(app, users["ageo"]["token"], "ageo")
-            app.extensions["db_engine"].dispose()
-            stack.callback(app.extensions["db_engine"].dispose)
+            users = seed_with(code, tmp, url, n)
+            setup = {"engine": engine, "n": n, "code": code_label, "code_root": code, "instances": instances, "tmp": tmp,
+                     "url": url, "users": users, "seeding_s": time.perf_counter() - started, "slices": []}
+            print(f"seeded {n} incidents into a fresh {engine} database in {setup['seeding_s']:.1f} s"
+                  + (f" with {code_label}" if code_label else ""), flush=True)
+            if args.explain and code == REPO_ROOT:
+                app = seed.build_app(tmp, url)
+                with app.app_context():
+                    explain_listing(app, users["ageo"]["token"], "ageo")
+                app.extensions["db_engine"].dispose()
             setups.append(setup)
         for setup in setups:
-            servers = start_servers(setup["tmp"], setup["url"], instances, args.workers, args.threads)
+            servers = start_servers(setup["tmp"], setup["url"], instances, args.workers, args.threads, setup["code_root"])
             stack.callback(stop_servers, servers)
             setup["ports"] = [port for _proc, port in servers]
             setup["orgs"] = {code: _organization(setup["ports"][0], setup["users"][code]["token"], code)
                              for code in seed.BODIES}
         print(f"{engine}: {instances} gunicorn instance(s) per database × {args.workers} workers × {args.threads} "
               f"threads; {args.clients} clients; {args.warmup:g} s warm-up, then {args.rounds} rounds of "
-              f"{args.duration / args.rounds:g} s per size …", flush=True)
+              f"{args.duration / args.rounds:g} s per setup …", flush=True)
         for setup in setups:
             run_slice(setup["ports"], setup["users"], setup["orgs"], args, args.warmup, 0, 0)
-        for number in range(args.rounds):  # 10k, 1M, 1M, 10k, …: both see the machine's other load alike
+        for number in range(args.rounds):  # A, B, B, A, …: both see the machine's other load alike
             for setup in (setups if number % 2 == 0 else setups[::-1]):
                 setup["slices"].append(run_slice(setup["ports"], setup["users"], setup["orgs"], args, 0,
                                                  args.duration / args.rounds, number + 1))
@@ -282,9 +322,11 @@ def run_engine(engine: str, sizes: list[int], args) -> list[dict]:
                 print(f"first error ({engine}, {setup['n']}): {result['first_error']}")
                 for log in sorted(setup["tmp"].glob("server-*.log")):
                     print(f"--- {log.name} (last lines) ---\n" + "\n".join(log.read_text().splitlines()[-40:]))
-            with setup["app"].app_context():
-                result["final"] = db.session.scalar(select(func.count()).select_from(Incident))
-            results.append(result | {k: setup[k] for k in ("engine", "n", "instances", "seeding_s")})
+            counting = create_engine(setup["url"])
+            with counting.connect() as conn:
+                result["final"] = conn.scalar(select(func.count()).select_from(Incident.__table__))
+            counting.dispose()
+            results.append(result | {k: setup[k] for k in ("engine", "n", "code", "instances", "seeding_s")})
     print_results(results)
     return results
 
@@ -292,13 +334,26 @@ def run_engine(engine: str, sizes: list[int], args) -> list[dict]:
 # --- report -----------------------------------------------------------------------------------------
 
 def print_results(results: list[dict]) -> None:
-    print(f"{'engine':<11} {'inst':>4} {'incidents':>10} {'at end':>8} {'seed s':>7} {'op':<7} {'requests':>8} "
+    print(f"{'engine':<11} {'code':<8} {'inst':>4} {'incidents':>10} {'at end':>8} {'seed s':>7} {'op':<7} {'requests':>8} "
           f"{'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for r in results:
         for op in (op for op in OPS if r[op]["requests"] or r[op]["errors"]):
             m = r[op]
-            print(f"{r['engine']:<11} {r['instances']:>4} {r['n']:>10} {r['final']:>8} {r['seeding_s']:>7.1f} {op:<7} "
-                  f"{m['requests']:>8} {m['rate']:>7.1f} {m['p50']:>8.1f} {m['p99']:>8.1f} {m['errors']:>6}")
+            print(f"{r['engine']:<11} {r['code'][:8] or '-':<8} {r['instances']:>4} {r['n']:>10} {r['final']:>8} "
+                  f"{r['seeding_s']:>7.1f} {op:<7} {m['requests']:>8} {m['rate']:>7.1f} {m['p50']:>8.1f} {m['p99']:>8.1f} "
+                  f"{m['errors']:>6}")
+
+
+def print_comparison(results: list[dict]) -> None:
+    """--compare: the working tree against the old revision, per engine and operation, in the same run."""
+    print(f"\n{'engine':<11} {'op':<7} {'req/s old→new':>17} {'throughput':>10} {'p50 ms old→new':>17} {'p50 ratio':>9}")
+    for engine in dict.fromkeys(r["engine"] for r in results):
+        old, new = (r for r in results if r["engine"] == engine)
+        for op in OPS:
+            if old[op]["requests"] and new[op]["requests"]:
+                print(f"{engine:<11} {op:<7} {old[op]['rate']:>7.1f}→{new[op]['rate']:<9.1f} "
+                      f"{new[op]['rate'] / old[op]['rate']:>9.2f}× {old[op]['p50']:>7.1f}→{new[op]['p50']:<9.1f} "
+                      f"{new[op]['p50'] / old[op]['p50']:>8.2f}×")
 
 
 def print_ratios(results: list[dict]) -> bool:
@@ -337,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--create-share", type=float, default=0.2, help="share of requests that create (default 0.2)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN one list request's SQL on each database")
+    parser.add_argument("--compare", metavar="REV", help="the largest size under the code of git revision REV and under "
+                        "the working tree, in alternating rounds (old against new in one run)")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     try:
@@ -351,7 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n=== bench.load: {args.clients} clients, {args.duration:g} s per setup, {args.create_share:.0%} creates, "
           f"gunicorn {args.workers} workers × {args.threads} threads per instance, {os.cpu_count()} CPUs ===")
     print_results(results)
-    within = print_ratios(results)
+    if args.compare:
+        print_comparison(results)
+        within = True
+    else:
+        within = print_ratios(results)
     errors = sum(r[op]["errors"] for r in results for op in OPS)
     if errors:
         print(f"ERRORS: {errors} failed requests (must be 0)")
