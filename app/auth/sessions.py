@@ -25,6 +25,23 @@ def start_session(user: User) -> None:
     _fresh_session()
     login_user(user)
     session["auth_at"] = session["seen_at"] = int(time.time())
+    keep_session(user)
+
+
+def keep_session(user: User) -> None:
+    """This session stays signed in after its person's generation was raised (by themselves)."""
+    session["generation"] = user.session_generation or 0
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the session's person, if still active and the session not revoked
+    since it began (sign-out elsewhere, a password or TOTP change, a deactivation)."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or session.get("generation") != (user.session_generation or 0):
+        return None
+    return user
 
 
 def end_session() -> None:

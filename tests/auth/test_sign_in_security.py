@@ -79,7 +79,7 @@ def test_sign_in_starts_a_fresh_session(client, factory):
     assert attempt(client, user.email, PASSWORD).status_code == 302
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["lang"] == "en" and session["_user_id"] == str(user.id)
+        assert session["lang"] == "en" and session["_user_id"] == str(user.id) and session["generation"] == 0
         assert abs(session["auth_at"] - time.time()) < 5
 
 
