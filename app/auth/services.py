@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,7 +44,8 @@ def authenticate(email: str, password: str) -> User | None:
 
 def revoke_sessions(user: User) -> None:
     """Every signed-in session of the person, on every server, is signed out at its next request."""
-    user.session_generation = User.session_generation + 1  # in SQL: never lost to a stale copy of the row
+    if inspect(user).persistent:  # a person not yet stored has no sessions
+        user.session_generation = User.session_generation + 1  # in SQL: never lost to a stale copy of the row
 
 
 def deactivated(user: User) -> None:
