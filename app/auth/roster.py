@@ -25,6 +25,7 @@ from app.core.permissions import Role
 from app.core.yamlfile import YamlFileError, parse_yaml
 from app.escalation.plan import replace_plan
 from app.escalation.policy import Level
+from app.escalation.webhooks import WebhookRefused, check_url
 from app.organizations.services import organization_by_code
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -173,6 +174,12 @@ def import_roster(roster: RosterFile) -> ImportResult:
     org = organization_by_code(roster.organization)
     if org is None:
         raise RosterError(f"organization: unknown organization '{roster.organization}'")
+    for i, person in enumerate(roster.people):
+        if person.webhook:
+            try:
+                check_url(person.webhook, org.code)
+            except WebhookRefused as exc:
+                raise RosterError(f"people[{i}] ({person.email}): webhook: {exc}") from None
     session = db.session
     result = ImportResult(organization=org.code)
     emails = [p.email.lower() for p in roster.people]
