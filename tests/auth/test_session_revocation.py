@@ -194,3 +194,21 @@ def test_a_token_scoped_to_the_body_that_dropped_the_person_is_revoked(app, clie
     roster(tmp_path, [entry(user), entry(keeper)])
     assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {scoped}"}).status_code == 401
     assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {unscoped}"}).status_code == 200
+
+
+def test_a_password_change_between_password_and_code_ends_the_half_way_state(app, client, factory, tmp_path):
+    user = factory.user({"ageo": ["csirt"]})
+    roster(tmp_path, [entry(user)])
+    sign_in(client, user)
+    secret = _enable_totp(client)
+    post_form(client, "/incidents/", "/logout")
+    page = client.get("/login")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+    assert response.headers["Location"] == "/login/code"
+    token = csrf_token(client.get("/login/code").text)
+    roster(tmp_path, [entry(user, password="a brand new password")])
+    db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    db.session.commit()
+    response = client.post("/login/code", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert signed_out(client)
