@@ -31,6 +31,14 @@ def copy_of(app, client):
     return other
 
 
+@pytest.fixture
+def copied(app, client, factory):
+    """A csirt of ageo signed in with `client`, and a copy of the cookie in a second browser."""
+    user = factory.user({"ageo": ["csirt"]})
+    sign_in(client, user)
+    return user, copy_of(app, client)
+
+
 def signed_out(client) -> bool:
     response = client.get("/incidents/")
     return response.status_code == 302 and response.headers["Location"].startswith("/login")
@@ -52,10 +60,8 @@ def entry(user, password=PASSWORD, roles=("csirt",)):
     return {"email": user.email, "name": user.name, "password": password, "roles": list(roles)}
 
 
-def test_a_cookie_copied_before_sign_out_is_signed_out_after_it(app, client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    sign_in(client, user)
-    copy = copy_of(app, client)
+def test_a_cookie_copied_before_sign_out_is_signed_out_after_it(app, client, copied):
+    user, copy = copied
     assert post_form(client, "/incidents/", "/logout").status_code == 302
     assert signed_out(copy)
     assert signed_out(client)
@@ -64,10 +70,8 @@ def test_a_cookie_copied_before_sign_out_is_signed_out_after_it(app, client, fac
     assert signed_out(copy)
 
 
-def test_sign_out_everywhere_ends_the_other_sessions_and_keeps_this_one(app, client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    sign_in(client, user)
-    copy = copy_of(app, client)
+def test_sign_out_everywhere_ends_the_other_sessions_and_keeps_this_one(app, client, copied):
+    user, copy = copied
     page = client.get("/account/security")
     assert "ほかの端末からすべてログアウトする" in page.text
     response = client.post("/account/security/sign-out-everywhere", data={"csrf_token": csrf_token(page.text)})
@@ -77,10 +81,8 @@ def test_sign_out_everywhere_ends_the_other_sessions_and_keeps_this_one(app, cli
     assert signed_out(copy)
 
 
-def test_sign_out_everywhere_needs_the_csrf_token(app, client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    sign_in(client, user)
-    copy = copy_of(app, client)
+def test_sign_out_everywhere_needs_the_csrf_token(app, client, copied):
+    user, copy = copied
     assert client.post("/account/security/sign-out-everywhere").status_code == 400
     assert copy.get("/incidents/").status_code == 200
     assert db.session.get(User, user.id).session_generation == 0
@@ -116,10 +118,8 @@ def _enable_totp(client) -> str:
     return secret
 
 
-def test_turning_totp_on_and_off_ends_the_other_sessions(app, client, factory):
-    user = factory.user({"ageo": ["csirt"]})
-    sign_in(client, user)
-    copy = copy_of(app, client)
+def test_turning_totp_on_and_off_ends_the_other_sessions(app, client, copied):
+    user, copy = copied
     secret = _enable_totp(client)
     assert signed_out(copy)
     assert client.get("/incidents/").status_code == 200  # the person's own session goes on
