@@ -29,7 +29,7 @@ class Target:
     host: str
     port: int
     path: str
-    address: str  # the checked address the delivery connects to
+    addresses: tuple[str, ...]  # the checked addresses the delivery connects to, in the resolver's order
 
 
 def allow_list(organization_code: str) -> tuple[str, ...]:
@@ -84,30 +84,44 @@ def resolve(url: str, allow: tuple[str, ...]) -> Target:
         raise WebhookRefused(f"host {host} resolves to {', '.join(map(str, refused or addresses))}, which is not "
                              "a public address; allow it in the body's profile (webhooks.allow) if it is meant")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, host, port, path, str(addresses[0]))
+    return Target(parts.scheme, host, port, path, tuple(map(str, addresses)))
 
 
 def check_url(url: str, organization_code: str) -> None:
     resolve(url, allow_list(organization_code))
 
 
+def _connect(addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
+    """The first of the checked addresses that answers (IPv6 first where the resolver says so)."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
     def __init__(self, target: Target):
         super().__init__(target.host, target.port, timeout=TIMEOUT)
-        self._address = target.address
+        self._addresses = target.addresses
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
     def __init__(self, target: Target):
-        super().__init__(target.host, target.port, timeout=TIMEOUT, context=ssl.create_default_context())
-        self._address = target.address
+        context = ssl.create_default_context()  # the certificate is checked against the URL's name
+        if current_app.config.get("WEBHOOK_CA_FILE"):
+            context.load_verify_locations(current_app.config["WEBHOOK_CA_FILE"])
+        super().__init__(target.host, target.port, timeout=TIMEOUT, context=context)
+        self._addresses = target.addresses
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # the certificate of the name
+        sock = _connect(self._addresses, self.port, self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def post(url: str, allow: tuple[str, ...], body: bytes, headers: dict[str, str]) -> int:

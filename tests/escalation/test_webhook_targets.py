@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 import yaml
 
 from app.auth.roster import RosterError
@@ -102,7 +104,7 @@ def test_special_addresses_are_refused(url):
 ])
 def test_the_allow_list_lets_a_meant_address_through(url, allow):
     target = resolve(url, allow)
-    assert target.address in {"10.20.3.4", "fd00:20::5", "127.0.0.1", "::1"}
+    assert set(target.addresses) <= {"10.20.3.4", "fd00:20::5", "127.0.0.1", "::1"} and target.addresses
     with pytest.raises(WebhookRefused):
         resolve(url, ("10.30.0.0/16", "chat.lgwan.example"))  # other entries do not
 
@@ -238,3 +240,41 @@ def test_delivery_connects_to_the_address_it_checked(app, client, factory, tmp_p
     assert (row.status, row.last_error) == ("sent", None)
     assert receiver.requests == [("POST", "/hook")]
     assert next(queue) == "169.254.169.254"  # the third answer was never asked for
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """A real HTTPS server on 127.0.0.1 with a certificate for `localhost` from a test CA; its
+    `ca_file` is that CA, `requests` what arrived."""
+    authority = trustme.CA()
+    certificate = authority.issue_cert("localhost")
+    receiver = Recorder()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(receiver.ca_file))
+    receiver.port = receiver.server.server_address[1]
+    yield receiver
+    receiver.close()
+
+
+@pytest.mark.parametrize("trusted, name, delivered", [
+    (True, "localhost", True),
+    (False, "localhost", False),     # a certificate from a CA nobody trusts here
+    (True, "127.0.0.1", False),      # the certificate is for localhost, not for the address
+])
+def test_https_webhooks_check_the_certificate_against_the_urls_name(app, client, factory, tmp_path, allow_webhooks,
+                                                                     tls_receiver, monkeypatch, caplog, trusted, name,
+                                                                     delivered):
+    allow_webhooks("ageo", "127.0.0.1", "localhost")
+    monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", str(tls_receiver.ca_file) if trusted else None)
+    with caplog.at_level(logging.WARNING, logger="app"):
+        _, row = _one_level(client, factory, tmp_path, f"https://{name}:{tls_receiver.port}/hook")
+    if delivered:
+        assert (row.status, row.last_error) == ("sent", None)
+        assert tls_receiver.requests == [("POST", "/hook")]
+    else:
+        assert (row.status, row.last_error) == ("pending", WEBHOOK_FAILED)
+        assert tls_receiver.requests == []
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
