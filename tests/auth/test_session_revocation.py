@@ -73,7 +73,7 @@ def test_a_cookie_copied_before_sign_out_is_signed_out_after_it(app, client, cop
 def test_sign_out_everywhere_ends_the_other_sessions_and_keeps_this_one(app, client, copied):
     user, copy = copied
     page = client.get("/account/security")
-    assert "ほかの端末からすべてログアウトする" in page.text
+    assert "ほかの端末でのログインをすべて終了する" in page.text
     response = client.post("/account/security/sign-out-everywhere", data={"csrf_token": csrf_token(page.text)})
     assert response.status_code == 302 and response.headers["Location"] == "/account/security"
     assert "ほかの端末・ブラウザでのログインをすべて終了しました。" in client.get("/account/security").text
