@@ -32,6 +32,7 @@ class DeliveryError(Exception):
 
 # Shown on the incident page and in the API instead of the connection's own error.
 WEBHOOK_FAILED = "Webhookへの送信に失敗しました。詳細はサーバーのログに記録しています"
+SMTP_FAILED = "SMTP: メールサーバーへの送信に失敗しました。詳細はサーバーのログに記録しています"
 WEBHOOK_REFUSED = "Webhookの宛先が許可されていないため送信しませんでした。詳細はサーバーのログに記録しています"
 
 
@@ -163,7 +164,7 @@ class Mailer:
             self.smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             self.smtp = None  # a broken connection is not reused
-            raise DeliveryError(f"SMTP: {exc}") from exc
+            raise DeliveryError(SMTP_FAILED, f"SMTP: {exc!r}") from exc
 
 
 def send_email(message: Message) -> None:
