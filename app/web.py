@@ -5,12 +5,11 @@ from flask import jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from app.auth.models import User
-from app.core.db import db
 from app.core.errors import HTTP_ERROR_CODES, Forbidden, NotFound, ValidationFailed
 from app.core.i18n import category_label
 from app.core.markdown import render_markdown
 from app.core.permissions import ROLE_LABELS
+from app.core.redirects import safe_next
 from app.core.timeutil import format_display
 from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STAGE_LABELS
 
@@ -21,13 +20,8 @@ def _wants_json() -> bool:
 
 def register_web(app) -> None:
     from app import login_manager
-
-    @login_manager.user_loader
-    def _load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        return user if user and user.is_active else None
+    from app.auth.sessions import load_user
+    login_manager.user_loader(load_user)
 
     app.jinja_env.filters["jst"] = format_display
     app.jinja_env.filters["markdown"] = render_markdown
@@ -41,10 +35,7 @@ def register_web(app) -> None:
     def set_language(code: str):
         if code in ("ja", "en"):
             session["lang"] = code
-        target = request.form.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
-        return redirect(target)
+        return redirect(safe_next(request.form.get("next") or request.args.get("next"), "/"))
 
     @app.get("/favicon.ico")
     def favicon():

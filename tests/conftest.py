@@ -136,3 +136,15 @@ def client(app):
 def factory(app):
     from tests.factories import Factory
     return Factory()
+
+
+@pytest.fixture
+def allow_webhooks(app, monkeypatch):
+    """allow_webhooks("ageo", "127.0.0.1"): the body's profile lets webhooks go to those networks
+    or hosts (webhooks.allow), for this test only. Loopback is refused otherwise."""
+    from app.organizations.profiles import Webhooks
+
+    def allow(code: str, *entries: str) -> None:
+        profiles = app.extensions["profiles"]
+        monkeypatch.setitem(profiles, code, profiles[code].model_copy(update={"webhooks": Webhooks(allow=entries)}))
+    return allow

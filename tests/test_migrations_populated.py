@@ -239,6 +239,8 @@ EXPECTED = {
     "0010": ({}, "INSERT INTO incident_counts (organization_id, threat_category, stage, severity, n) "
                  "VALUES (99, 'intentional', 'triage', 'high', 1)"),
     "0011": ({}, "INSERT INTO tick_jobs (name) VALUES ('intake')"),  # due_at is required
+    "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
+             "UPDATE users SET session_generation = NULL WHERE id = 1"),
 }
 
 

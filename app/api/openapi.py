@@ -255,7 +255,8 @@ def build_document() -> dict:
             "description": "The outbox rows of the incident. Extensions: event_id (also the webhook's X-Event-Id and "
                            "the e-mail's X-Event-Id), event (escalation / nobody_reachable / deadline_approaching / "
                            "deadline_overdue), cycle (a raised severity "
-                           "starts a new cycle), next_attempt_at, created_at; status may also be `sending` (claimed).",
+                           "starts a new cycle), next_attempt_at, created_at; status may also be `sending` (claimed). "
+                           "A webhook's last_error is generic (its detail is in the server log).",
             "responses": _ok(200, collection) | _errors(401, 404)}},
         "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
                                          "responses": _ok(200, {"type": "object"}) | _errors(401, 403)}},

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
@@ -30,6 +30,9 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[dt.datetime | None]
     totp_last_step: Mapped[int | None]
+    # Kept in the signed session cookie at sign-in and compared at every request: raising it ends
+    # every session of the person on every server (sign-out, password/TOTP change, deactivation).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")  # loaded where needed
 

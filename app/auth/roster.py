@@ -19,12 +19,13 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from app.auth.models import Membership, User
-from app.auth.services import MIN_PASSWORD_LENGTH, hash_password
+from app.auth.services import MIN_PASSWORD_LENGTH, deactivated, hash_password, revoke_sessions
 from app.core.db import db
 from app.core.permissions import Role
 from app.core.yamlfile import YamlFileError, parse_yaml
 from app.escalation.plan import replace_plan
 from app.escalation.policy import Level
+from app.escalation.webhooks import WebhookRefused, check_url
 from app.organizations.services import organization_by_code
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -173,6 +174,12 @@ def import_roster(roster: RosterFile) -> ImportResult:
     org = organization_by_code(roster.organization)
     if org is None:
         raise RosterError(f"organization: unknown organization '{roster.organization}'")
+    for i, person in enumerate(roster.people):
+        if person.webhook:
+            try:
+                check_url(person.webhook, org.code)
+            except WebhookRefused as exc:
+                raise RosterError(f"people[{i}] ({person.email}): webhook: {exc}") from None
     session = db.session
     result = ImportResult(organization=org.code)
     emails = [p.email.lower() for p in roster.people]
@@ -202,10 +209,16 @@ def import_roster(roster: RosterFile) -> ImportResult:
             Membership.organization_id == org.id, Membership.active.is_(True), User.email.not_in(emails)
         )
     )
+    lost_roles = set()
     for membership in stale:
         membership.active = False
+        lost_roles.add(membership.user)
         if membership.user.email not in result.deactivated:
             result.deactivated.append(membership.user.email)
+    session.flush()
+    for user in lost_roles:
+        session.expire(user, ["memberships"])
+        deactivated(user)
     session.flush()
     ids = {email: user.id for email, user in users.items()}
     result.plan_changed = replace_plan(org.id, roster, ids)
@@ -221,6 +234,7 @@ def _apply_person(user: User, person: PersonEntry) -> bool:
             changed = True
     if person.password and not (user.password_hash and check_password_hash(user.password_hash, person.password)):
         user.password_hash = hash_password(person.password)
+        revoke_sessions(user)
         changed = True
     return changed
 
@@ -230,15 +244,18 @@ def _apply_roles(user: User, organization_id: int, roles: set[str]) -> bool:
     current = {m.role: m for m in db.session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)
     )}
+    dropped = False
     for role, membership in current.items():
         wanted = role in roles
         if membership.active != wanted:
             membership.active = wanted
-            changed = True
+            changed, dropped = True, dropped or not wanted
     for role in roles - current.keys():
         db.session.add(Membership(user_id=user.id, organization_id=organization_id, role=role, active=True))
         changed = True
     if changed:
         db.session.flush()
         db.session.expire(user, ["memberships"])
+    if dropped:
+        deactivated(user)
     return changed

@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -40,6 +40,24 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
     return user
+
+
+def revoke_sessions(user: User) -> None:
+    """Every signed-in session of the person, on every server, is signed out at its next request."""
+    if inspect(user).persistent:  # a person not yet stored has no sessions
+        user.session_generation = User.session_generation + 1  # in SQL: never lost to a stale copy of the row
+
+
+def deactivated(user: User) -> None:
+    """A role of the person was deactivated: their sessions end, and their API tokens that can no
+    longer act anywhere (or in the token's body) are revoked, so that a later reactivation does not
+    bring them back. The memberships must be current (flushed and reloaded)."""
+    revoke_sessions(user)
+    active = {m.organization_id for m in user.memberships if m.active}
+    now = now_utc()
+    for row in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        if not active or (row.organization_id is not None and row.organization_id not in active):
+            row.revoked_at = now
 
 
 def _digest(token: str) -> str:

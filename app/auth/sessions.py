@@ -25,6 +25,26 @@ def start_session(user: User) -> None:
     _fresh_session()
     login_user(user)
     session["auth_at"] = session["seen_at"] = int(time.time())
+    keep_session(user)
+
+
+def keep_session(user: User) -> None:
+    """This session stays signed in after its person's generation was raised (by themselves)."""
+    session["generation"] = user.session_generation or 0
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the session's person, if still active and the session not revoked
+    since it began (sign-out elsewhere, a password or TOTP change, a deactivation)."""
+    if not user_id.isdigit():
+        return None
+    return _unrevoked(db.session.get(User, int(user_id)))
+
+
+def _unrevoked(user: User | None) -> User | None:
+    if user is None or not user.is_active or session.get("generation") != (user.session_generation or 0):
+        return None
+    return user
 
 
 def end_session() -> None:
@@ -36,14 +56,14 @@ def begin_second_step(user: User, next_url: str) -> None:
     """The password was right; the session holds only who is half-way in, until the code."""
     _fresh_session()
     session["pending_user"], session["pending_at"], session["pending_next"] = user.id, int(time.time()), next_url
+    keep_session(user)  # a password change meanwhile ends this half-way state too
 
 
 def pending_user() -> User | None:
     user_id, started = session.get("pending_user"), session.get("pending_at", 0)
     if not isinstance(user_id, int) or time.time() - started > PENDING_SECONDS:
         return None
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.is_active else None
+    return _unrevoked(db.session.get(User, user_id))
 
 
 def pending_next() -> str:

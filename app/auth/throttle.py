@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from app.auth.models import LoginFailure
 from app.core.db import db
 from app.core.errors import DomainError
+from app.core.locks import hold
 from app.core.timeutil import now_utc
 
 T = TypeVar("T")
@@ -55,7 +56,10 @@ def clear_failures(account: str) -> None:
 
 def guarded(account: str, address: str, attempt: Callable[[], T]) -> T:
     """Runs a sign-in step (a password, a code) unless the account or address is throttled: a
-    falsy result counts as a failure, a truthy one clears the account's failures. Not committed."""
+    falsy result counts as a failure, a truthy one clears the account's failures. Not committed:
+    the account's and the address's locks are held until the caller commits, so that simultaneous
+    guesses are counted one after the other rather than all against the same earlier count."""
+    hold(f"login-account:{account}", f"login-address:{address}")
     if is_throttled(account, address):
         raise Throttled(_("ログインの失敗が続いたため、しばらくログインできません。%(minutes)s分ほど待ってから、もう一度お試しください。",
                           minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]))

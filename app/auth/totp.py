@@ -11,6 +11,7 @@ import segno
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.auth.services import revoke_sessions
 from app.core.db import db
 from app.core.timeutil import now_utc
 from app.organizations.models import Organization
@@ -66,11 +67,13 @@ def enable(user: User, secret: str, code: str) -> bool:
     if step is None:
         return False
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, now_utc(), step
+    revoke_sessions(user)
     return True
 
 
 def disable(user: User) -> None:
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    revoke_sessions(user)
 
 
 def required_for(user: User) -> bool:

@@ -2,8 +2,6 @@
 own security page (turning TOTP on and off)."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,9 +12,10 @@ from wtforms.validators import DataRequired, Length
 
 from app.audit import services as audit
 from app.auth import throttle, totp
-from app.auth.services import authenticate
-from app.auth.sessions import begin_second_step, end_session, pending_next, pending_user, start_session
+from app.auth.services import authenticate, revoke_sessions
+from app.auth.sessions import begin_second_step, end_session, keep_session, pending_next, pending_user, start_session
 from app.core.db import db
+from app.core.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -29,15 +28,6 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("確認コード（6桁）"), validators=[DataRequired(_l("入力してください")), Length(max=12)])
-
-
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("incidents.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("incidents.index")
-    return target
 
 
 def _address() -> str:
@@ -61,7 +51,7 @@ def login():
         db.session.commit()
         flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
         return render_template("auth/login.html", form=form), 200
-    target = _safe_next(form.next.data)
+    target = safe_next(form.next.data, url_for("incidents.index"))
     if user.totp_enabled_at or totp.required_for(user):
         db.session.commit()
         begin_second_step(user, target)
@@ -145,6 +135,7 @@ def enrol():
         return redirect(url_for("auth.security"))
     context = _enrolment(CodeForm(), current_user, "own choice")
     if context is None:
+        keep_session(current_user)  # enabling ended the person's other sessions, not this one
         flash(_("二要素認証を設定しました。次回からログイン時に確認コードを入力します。"), "success")
         return redirect(url_for("auth.security"))
     return render_template("auth/enrol.html", required=False, action=url_for("auth.enrol"), **context)
@@ -167,6 +158,7 @@ def disable():
         totp.disable(current_user)
         audit.append(current_user, "auth.totp_disabled", "user", current_user.id)
         db.session.commit()
+        keep_session(current_user)
         flash(_("二要素認証を解除しました。"), "success")
     else:
         flash(_("確認コードが正しくありません。"), "error")
@@ -176,5 +168,20 @@ def disable():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the person's sessions everywhere: a copy of this cookie is signed out as well."""
+    revoke_sessions(current_user)
+    db.session.commit()
     end_session()
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/security/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """Ends every other session of the person (another browser, a lost PC); this one stays."""
+    revoke_sessions(current_user)
+    audit.append(current_user, "auth.sessions_revoked", "user", current_user.id)
+    db.session.commit()
+    keep_session(current_user)
+    flash(_("ほかの端末・ブラウザでのログインをすべて終了しました。"), "success")
+    return redirect(url_for("auth.security"))

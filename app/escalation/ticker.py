@@ -17,7 +17,7 @@ from app.auth.models import Membership, User
 from app.core.db import database_now, db
 from app.core.timeutil import now_utc
 from app.deadlines.reminders import remind_due
-from app.escalation import channels
+from app.escalation import channels, webhooks
 from app.escalation.models import Channel, Escalation, EscalationState, Notification, NotificationStatus
 from app.escalation.oncall import Reach, is_office_hours, reach
 from app.escalation.outbox import channels_for, insert_once, outbox_row
@@ -242,7 +242,7 @@ def deliver_due(now: dt.datetime, limit: int) -> tuple[int, int]:
                           "last_error": str(exc)[:1000],
                           "next_attempt_at": None if give_up else now_utc() + backoff(notification.attempts)}
                 log.warning("notification %s to %s failed (attempt %s): %s", notification.id, notification.recipient,
-                            notification.attempts, exc)
+                            notification.attempts, exc.detail)
             else:
                 sent += 1
                 values = {"status": NotificationStatus.SENT.value, "sent_at": now_utc(), "last_error": None}
@@ -258,5 +258,6 @@ def _deliver(notification: Notification, incident: Incident, mailer: channels.Ma
     elif notification.channel == Channel.WEBHOOK.value:
         if not notification.user.webhook:
             raise channels.DeliveryError("the person has no webhook any more")
-        channels.send_webhook(notification.user.webhook, channels.payload(notification, incident))
+        channels.send_webhook(notification.user.webhook, channels.payload(notification, incident),
+                              webhooks.allow_list(incident.organization.code))
     # in_app: the row itself is the message; marking it sent is the delivery

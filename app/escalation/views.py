@@ -9,13 +9,14 @@ from itsdangerous import BadSignature, SignatureExpired
 
 from app.auth.models import User
 from app.core.db import db
+from app.core.permissions import Permission
 from app.core.timeutil import now_utc
 from app.escalation.channels import ack_serializer
 from app.escalation.models import Notification
 from app.escalation.oncall import on_call, reach, role_holders
 from app.escalation.policy import levels_for
 from app.escalation.services import acknowledge, current_escalation
-from app.incidents.access import get_incident
+from app.incidents.access import can, get_incident
 from app.incidents.models import Incident
 from app.organizations.services import organizations_by_ids
 
@@ -26,27 +27,33 @@ class AckForm(FlaskForm):
     pass
 
 
-def _from_token(token: str):
-    """The notification and person a link was made for; None with a reason when it is not valid."""
+def _from_token(token: str) -> tuple[Notification | None, Incident | None, str | None, int]:
+    """The notification a link was made for and its incident, or the reason and status why the
+    link cannot be used (any more): checked at every use, since the recipient may have been
+    deactivated or lost the role that acknowledges since the mail was sent."""
     try:
         data = ack_serializer().loads(token, max_age=current_app.config["ACK_LINK_MAX_AGE"])
     except SignatureExpired:
-        return None, _("このリンクは有効期限が切れています。インシデントの画面から受領を登録してください。")
+        return None, None, _("このリンクは有効期限が切れています。インシデントの画面から受領を登録してください。"), 410
     except BadSignature:
-        return None, _("このリンクは無効です。")
-    notification = db.session.get(Notification, int(data.get("n", 0))) if isinstance(data, dict) else None
+        return None, None, _("このリンクは無効です。"), 400
+    number = data.get("n") if isinstance(data, dict) else None
+    notification = db.session.get(Notification, number) if isinstance(number, int) and 0 < number < 2**63 else None
     if notification is None or notification.recipient_id != data.get("u"):
-        return None, _("このリンクは無効です。")
-    return notification, None
+        return None, None, _("このリンクは無効です。"), 400
+    incident = db.session.get(Incident, notification.incident_id)
+    if not can(notification.user, Permission.INCIDENT_WORK, incident.organization_id):
+        return None, None, _("このリンクの宛先の方は、現在このインシデントの受領を登録できません（役割の変更や利用停止のため）。"
+                             "インシデントの担当者に連絡してください。"), 403
+    return notification, incident, None, 200
 
 
 @bp.route("/ack/<token>", methods=["GET", "POST"])
 def ack_link(token: str):
     """GET only shows the question (mail scanners open links); the POST acknowledges."""
-    notification, problem = _from_token(token)
+    notification, incident, problem, status = _from_token(token)
     if notification is None:
-        return render_template("escalation/ack.html", problem=problem), 400 if "無効" in problem else 410
-    incident = db.session.get(Incident, notification.incident_id)
+        return render_template("escalation/ack.html", problem=problem), status
     escalation = current_escalation(incident)
     done_by = db.session.get(User, escalation.acknowledged_by_id) if escalation and escalation.acknowledged_by_id else None
     form = AckForm()

@@ -18,6 +18,7 @@ from app.audit import services as audit
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.core.locks import begin_writing, hold
 from app.core.permissions import Permission
 from app.core.timeutil import iso_utc, now_utc
 from app.incidents import timeline
@@ -118,15 +119,6 @@ def _add_to(report: Report, submission: Submission) -> Outcome:
     return Outcome(report, False, incident)
 
 
-def _open_transaction() -> None:
-    """pysqlite starts a transaction only at the first INSERT/UPDATE/DELETE: a SAVEPOINT issued
-    before any would itself be the outermost transaction, and releasing it would commit the report
-    alone, before its evidence and audit entry (and despite a later rollback)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def submit(submission: Submission) -> Outcome:
     """Files the report, or adds it where it belongs. Two deliveries racing with the same
     Message-ID or dedup key meet at a unique index: the loser adds to the winner."""
@@ -142,7 +134,7 @@ def submit(submission: Submission) -> Outcome:
                     contact=submission.contact, address=submission.address, message_id=submission.message_id,
                     dedup_key=submission.dedup_key, flagged=submission.flag_reason is not None,
                     flag_reason=submission.flag_reason)
-    _open_transaction()
+    begin_writing()  # the savepoint below must not be the outermost transaction
     savepoint = db.session.begin_nested()
     try:
         db.session.add(report)
@@ -158,6 +150,9 @@ def submit(submission: Submission) -> Outcome:
     audit.append(None, "report.received", "report", report.id, submission.organization.code,
                  {"receipt": report.receipt, "channel": report.channel, "flagged": report.flagged})
     return Outcome(report, True)
+
+
+PUBLIC_FORM_LOCK = "public-report-limits"  # one lock: the overall limit counts every address
 
 
 class TooMany(DomainError):
@@ -178,6 +173,7 @@ def submit_public(organization: Organization, what: str, occurred_at: dt.datetim
                   address: str, attachments: list[Attachment]) -> Outcome:
     """The public report form: rate-limited per address and overall (PUBLIC_REPORT_PER_ADDRESS and
     PUBLIC_REPORT_PER_HOUR reports in the last hour), titled by its first line."""
+    hold(PUBLIC_FORM_LOCK)  # counting and filing in one step: concurrent submissions wait here
     config, hour_ago = current_app.config, now_utc() - dt.timedelta(hours=1)
     if _recent(Report.address == address, Report.received_at >= hour_ago) >= config["PUBLIC_REPORT_PER_ADDRESS"] or \
             _recent(Report.channel == "form", Report.received_at >= hour_ago) >= config["PUBLIC_REPORT_PER_HOUR"]:

@@ -6,10 +6,12 @@ follows its city's plan names the city as `parent` and lists the inherited secti
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core.permissions import Role
 from app.core.yamlfile import YamlFileError, read_yaml
@@ -123,6 +125,30 @@ class Security(_Strict):
     mfa_required_roles: tuple[Literal[ROLE_CODES], ...] = ()  # type: ignore[valid-type]
 
 
+HOST_PATTERN = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+
+
+class Webhooks(_Strict):
+    """Webhook hosts that are not on the public internet but are meant (an on-premise chat server
+    in the LGWAN): networks like 10.20.0.0/16 or exact host names. Everything else that resolves to
+    a loopback, link-local, private or otherwise special address is refused."""
+
+    allow: tuple[str, ...] = ()
+
+    @field_validator("allow")
+    @classmethod
+    def _entries(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            if "/" in entry or entry.replace(".", "").isdigit() or ":" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=True)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r}: not a network ({exc})") from None
+            elif not re.match(HOST_PATTERN, entry):
+                raise ValueError(f"{entry!r}: neither a network (10.20.0.0/16) nor a host name in lower case")
+        return entries
+
+
 class Profile(_Strict):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
@@ -142,6 +168,7 @@ class Profile(_Strict):
     policy_clauses: tuple[PolicyClause, ...] = ()
     reporting: Reporting = Reporting()
     security: Security = Security()
+    webhooks: Webhooks = Webhooks()
     review: Review
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@ idle and absolute timeouts, HSTS over HTTPS only, and no open redirect through `
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from app.auth.models import LoginFailure
 from app.core.db import db
+from tests.concurrency import run_in_threads
 from tests.factories import PASSWORD, csrf_token
 
 TOO_MANY = "ログインの失敗が続いたため、しばらくログインできません。"
@@ -60,6 +62,37 @@ def test_twenty_failures_from_one_address_refuse_that_address(client, factory):
     assert attempt(client, user.email, PASSWORD, address="198.51.100.8").status_code == 302
 
 
+def _simultaneous_guesses(app, count: int, email_of, address="192.0.2.66") -> list[int]:
+    barrier, lock, statuses = threading.Barrier(count), threading.Lock(), []
+
+    def worker(n: int) -> None:
+        with app.app_context():
+            client = app.test_client()
+            page = client.get("/login", environ_base={"REMOTE_ADDR": address})
+            data = {"email": email_of(n), "password": f"wrong guess {n:04d}", "csrf_token": csrf_token(page.text)}
+            barrier.wait(timeout=60)
+            response = client.post("/login", data=data, environ_base={"REMOTE_ADDR": address})
+            with lock:
+                statuses.append(response.status_code)
+
+    assert run_in_threads(worker, count, timeout=180) == []
+    return sorted(statuses)
+
+
+def test_simultaneous_guesses_at_one_account_are_counted_one_by_one(app, client, factory):
+    """Issue 15, item 5 (the same class as the public form): 20 guesses at once, 5 checked."""
+    user = factory.user({"ageo": ["csirt"]})
+    assert _simultaneous_guesses(app, 20, lambda n: user.email) == [200] * 5 + [429] * 15
+    assert failures() == 5
+    assert attempt(client, user.email, PASSWORD, address="198.51.100.99").status_code == 429
+
+
+def test_simultaneous_guesses_from_one_address_at_many_accounts_are_counted_one_by_one(app, factory):
+    assert app.config["LOGIN_MAX_FAILURES_ADDRESS"] == 20
+    assert _simultaneous_guesses(app, 30, lambda n: f"sprayed{n}@example.jp") == [200] * 20 + [429] * 10
+    assert failures() == 20
+
+
 def test_a_success_clears_the_accounts_failures(client, factory):
     user = factory.user({"ageo": ["csirt"]})
     for _ in range(4):
@@ -79,7 +112,7 @@ def test_sign_in_starts_a_fresh_session(client, factory):
     assert attempt(client, user.email, PASSWORD).status_code == 302
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["lang"] == "en" and session["_user_id"] == str(user.id)
+        assert session["lang"] == "en" and session["_user_id"] == str(user.id) and session["generation"] == 0
         assert abs(session["auth_at"] - time.time()) < 5
 
 

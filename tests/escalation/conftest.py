@@ -62,7 +62,9 @@ class Receiver:
 
 
 @pytest.fixture
-def webhook_receiver():
+def webhook_receiver(allow_webhooks):
+    """A receiver on 127.0.0.1, which ageo's profile allows for the test (loopback is refused otherwise)."""
+    allow_webhooks("ageo", "127.0.0.1")
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):

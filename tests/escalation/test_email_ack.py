@@ -160,3 +160,23 @@ def test_forged_or_tampered_ack_links_are_rejected(app, client, factory, officer
         assert client.post(f"/ack/{bad}", data={"csrf_token": token}).status_code == 400, bad
     assert escalation(incident["id"]).state == "active" and incident_row(incident["id"]).acknowledged_at is None
     assert timeline(incident["id"], "acknowledged") == []
+
+
+@pytest.mark.parametrize("now", [
+    [person(MANAGER, "田中 一郎", ["security_manager"])],                                 # dropped from the roster
+    [person(CSIRT, "佐藤 花子", ["auditor"]), person(MANAGER, "田中 一郎", ["security_manager"])],  # may no longer acknowledge
+])
+def test_ack_link_of_someone_who_may_no_longer_acknowledge_is_refused(app, client, factory, officers, smtp_server,
+                                                                      tmp_path, now):
+    """Issue 15, item 7: the link is checked against the recipient as they are when it is used."""
+    incident, mails = _first_mails(client, factory, smtp_server, CRITICAL)
+    path = ack_path(next(m for m in mails if m["To"] == CSIRT))
+    _, token = _pages(client, path)
+    load_roster(tmp_path, now + [person("chief@ageo.example.jp", "伊藤 次郎", ["chief_officer"])])
+    page = client.get(path)
+    assert page.status_code == 403 and "現在このインシデントの受領を登録できません" in page.text
+    assert incident["title"] not in page.text and "受領を登録する</button>" not in page.text
+    response = client.post(path, data={"csrf_token": token})
+    assert response.status_code == 403
+    assert escalation(incident["id"]).state == "active" and incident_row(incident["id"]).acknowledged_at is None
+    assert timeline(incident["id"], "acknowledged") == []

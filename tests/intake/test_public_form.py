@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from app.core.db import db
 from app.incidents.models import Evidence
 from app.intake.models import Report
+from tests.concurrency import run_in_threads
 from tests.factories import PASSWORD, csrf_token
 
 FORM = "/report/ageo"
@@ -80,6 +82,37 @@ def test_the_overall_limit(app, client, monkeypatch):
     assert send(client, address="192.0.2.1").status_code == 201
     assert send(client, address="192.0.2.2").status_code == 201
     assert send(client, address="192.0.2.3").status_code == 429
+
+
+def _simultaneous(app, count: int, address_of) -> list[int]:
+    """`count` submissions sent at the same moment, each from its own browser; their statuses."""
+    barrier, lock, statuses = threading.Barrier(count), threading.Lock(), []
+
+    def worker(n: int) -> None:
+        with app.app_context():
+            client = app.test_client()
+            page = client.get(FORM, environ_base={"REMOTE_ADDR": address_of(n)})
+            data = {"what": f"同時送信 {n}", "contact": "", "csrf_token": csrf_token(page.text)}
+            barrier.wait(timeout=60)
+            response = client.post(FORM, data=data, content_type="multipart/form-data",
+                                   environ_base={"REMOTE_ADDR": address_of(n)})
+            with lock:
+                statuses.append(response.status_code)
+
+    assert run_in_threads(worker, count, timeout=180) == []
+    return sorted(statuses)
+
+
+def test_twenty_simultaneous_submissions_from_one_address_file_exactly_five(app):
+    """Issue 15, item 5: counting and filing are one step, on both engines."""
+    assert _simultaneous(app, 20, lambda n: "203.0.113.77") == [201] * 5 + [429] * 15
+    assert reports() == 5
+
+
+def test_the_overall_limit_holds_against_simultaneous_addresses(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_REPORT_PER_HOUR", 5)
+    assert _simultaneous(app, 20, lambda n: f"198.51.100.{n + 1}") == [201] * 5 + [429] * 15
+    assert reports() == 5
 
 
 def test_a_10_mb_upload_is_refused(client):

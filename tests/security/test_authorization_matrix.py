@@ -64,6 +64,7 @@ EXPECTED: dict[tuple, str] = {
     ("auth.enrol", "GET"): SIGNED_IN,
     ("auth.enrol", "POST"): SIGNED_IN,              # a wrong code: the page again
     ("auth.disable", "POST"): SIGNED_IN,            # a wrong code: back to the security page
+    ("auth.sign_out_everywhere", "POST"): SIGNED_IN,  # ends one's other sessions; this one stays
     ("incidents.index", "GET"): SIGNED_IN,
     ("incidents.new", "GET"): CREATE_PAGE,          # ?organization=ageo: the form, 403 or 404 as the POST
     ("incidents.new", "POST"): CREATE_PAGE,
