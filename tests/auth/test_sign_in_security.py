@@ -93,6 +93,42 @@ def test_simultaneous_guesses_from_one_address_at_many_accounts_are_counted_one_
     assert failures() == 20
 
 
+def test_a_sign_in_does_not_wait_for_another_persons_password_check(app, factory, monkeypatch):
+    """The attempt is counted in a short transaction of its own: while one person's password is being
+    checked (slow on purpose), a colleague behind the same office address signs in, and on SQLite
+    any other writer writes, without waiting for it."""
+    import app.auth.views as views
+
+    slow, other = factory.user({"ageo": ["csirt"]}), factory.user({"ageo": ["csirt"]})
+    checking, release = threading.Event(), threading.Event()
+    real = views.authenticate
+
+    def authenticate(email, password):
+        if email == slow.email:
+            checking.set()
+            release.wait(30)
+        return real(email, password)
+
+    monkeypatch.setattr(views, "authenticate", authenticate)
+    results = {}
+
+    def sign_in(number: int) -> None:
+        results[number] = attempt(app.test_client(), (slow, other)[number].email, PASSWORD).status_code
+
+    first = threading.Thread(target=sign_in, args=(0,))
+    first.start()
+    try:
+        assert checking.wait(10)
+        began = time.monotonic()
+        sign_in(1)
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+        first.join(30)
+    assert results == {0: 302, 1: 302} and waited < 10, (results, waited)
+    assert failures() == 0
+
+
 def test_a_success_clears_the_accounts_failures(client, factory):
     user = factory.user({"ageo": ["csirt"]})
     for _ in range(4):

@@ -28,10 +28,10 @@ from __future__ import annotations
 import html
 import io
 import itertools
+import os
 import re
 from collections import Counter
 from html.parser import HTMLParser
-import os
 from pathlib import Path
 from urllib.parse import quote
 
