@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import os
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -123,6 +124,8 @@ def app(_app):
                 conn.execute(text(f"DELETE FROM {table}"))
         with db.engine.begin() as conn:  # after the commit that ran PostgreSQL's deferred count triggers
             conn.execute(text("DELETE FROM incident_counts"))
+        # checkpoints name heads that are gone now: the next test starts without any
+        (Path(_app.config["INSTANCE_PATH"]) / "audit-checkpoints").unlink(missing_ok=True)
     assert set(DATA_TABLES) | {"organizations", "incident_counts"} == set(Base.metadata.tables)
 
 

@@ -190,7 +190,8 @@ class _Walk:
     def check(self, entry: AuditEntry, seq: int, prev: str) -> None:
         where = f"entry {entry.id} ({entry.chain} #{entry.seq})"
         if entry.seq != seq:
-            raise _Broken(entry.id, f"{where}: #{seq} to #{entry.seq - 1} of the chain are missing")
+            gap = f"#{seq} is" if entry.seq == seq + 1 else f"#{seq} to #{entry.seq - 1} are"
+            raise _Broken(entry.id, f"{where}: {gap} missing from the chain")
         if entry.prev_hash != prev:
             raise _Broken(entry.id, f"{where} does not link to the entry before it")
         if entry.chain == LEGACY_CHAIN:
