@@ -11,11 +11,9 @@ from sqlalchemy import func, select
 
 from app.backup.services import BackupError, create_backup, restore_backup
 from app.core.db import db
-from app.core.migrate import upgrade_head
 from app.incidents.evidence import evidence_dir
 from app.models import Base
-from app.organizations.services import sync_organizations
-from tests.backup.support import app_on, populate, table_names, upload
+from tests.backup.support import populate, table_names, upload
 from tests.workflow.helpers import create
 
 
