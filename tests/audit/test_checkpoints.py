@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, text
 
-from app.audit import keys
 from app.core.db import db
 from tests.audit.test_audit_chain import API, api_verify, audit_ids, body, chains, execute, make_entries
 
@@ -58,6 +57,7 @@ def csirt(factory):
 
 
 def test_a_checkpoint_is_printed_appended_signed_and_private(app, client, csirt):
+    from app.audit import keys
     make_entries(client, csirt)
     first = checkpoint(app)
     path = app.config["INSTANCE_PATH"] / CHECKPOINTS
@@ -194,6 +194,7 @@ def test_the_ticker_writes_a_checkpoint_once_per_period(app, client, csirt, capl
 @pytest.fixture
 def own_keys(app, tmp_path, monkeypatch):
     """The app on a key file of its own (tmp_path), put back afterwards."""
+    from app.audit import keys
     saved = dict(app.extensions)
     monkeypatch.setitem(app.config, "INSTANCE_PATH", tmp_path)
     keys.init_app(app)
@@ -202,6 +203,7 @@ def own_keys(app, tmp_path, monkeypatch):
 
 
 def test_rotating_the_key_keeps_the_old_entries_verifiable(app, client, csirt, auditor, own_keys):
+    from app.audit import keys
     make_entries(client, csirt, n_incidents=1)
     first = keys.audit_keyring().current
     assert own_keys.stat().st_mode & 0o777 == 0o600
@@ -228,6 +230,7 @@ def test_rotating_the_key_keeps_the_old_entries_verifiable(app, client, csirt, a
 
 
 def test_keys_from_the_environment(tmp_path):
+    from app.audit import keys
     ring = keys.load_audit_keyring({"INSTANCE_PATH": tmp_path, "AUDIT_KEY": "new-key", "AUDIT_KEYS_OLD": "old-1, old-2"})
     assert ring.current == keys.key_id(b"new-key")
     assert set(ring.keys) == {keys.key_id(k) for k in (b"new-key", b"old-1", b"old-2")}
