@@ -38,7 +38,13 @@ def execute(sql: str, **params) -> None:
 
 
 def cli_verify(app) -> tuple[int, str]:
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    return cli(app, "audit", "verify")
+
+
+def cli(app, *args: str) -> tuple[int, str]:
+    """The command in the test's app context, reading afresh as a new process would: exit code, output."""
+    db.session.rollback()
+    result = app.test_cli_runner().invoke(args=list(args))
     output = result.output
     try:
         output += result.stderr
@@ -60,11 +66,6 @@ def make_entries(client, headers, n_incidents: int = 2) -> None:
         assert created.status_code == 201
         note = client.post(f"{API}/{created.json['id']}/notes", headers=headers, json={"body": f"メモ {n}"})
         assert note.status_code == 201
-
-
-@pytest.fixture
-def auditor(factory):
-    return factory.headers(factory.user({"ageo": ["auditor"]}))
 
 
 def test_busy_concurrent_run_leaves_a_gapless_intact_chain(app, factory, auditor):

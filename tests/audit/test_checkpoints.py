@@ -14,25 +14,9 @@ import pytest
 from sqlalchemy import select, text
 
 from app.core.db import db
-from tests.audit.test_audit_chain import API, api_verify, audit_ids, body, chains, execute, make_entries
+from tests.audit.test_audit_chain import API, api_verify, audit_ids, body, chains, cli, execute, make_entries
 
 CHECKPOINTS = "audit-checkpoints"
-
-
-def cli(app, *args: str) -> tuple[int, str]:
-    """The command in the test's app context, which reads afresh as a new process would."""
-    db.session.rollback()
-    result = app.test_cli_runner(mix_stderr=False).invoke(args=list(args)) if _click_mixes() else \
-        app.test_cli_runner().invoke(args=list(args))
-    return result.exit_code, result.output + (result.stderr if hasattr(result, "stderr_bytes") and
-                                              result.stderr_bytes is not None else "")
-
-
-def _click_mixes() -> bool:
-    import inspect
-
-    from click.testing import CliRunner
-    return "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
 
 
 def rows(sql: str, **params) -> list:
@@ -44,11 +28,6 @@ def checkpoint(app) -> dict:
     code, output = cli(app, "audit", "checkpoint")
     assert code == 0, output
     return json.loads(output)
-
-
-@pytest.fixture
-def auditor(factory):
-    return factory.headers(factory.user({"ageo": ["auditor"]}))
 
 
 @pytest.fixture
