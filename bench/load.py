@@ -75,7 +75,8 @@ def _free_port() -> int:
 
 def start_servers(tmp: Path, url: str, count: int, workers: int, threads: int) -> list[tuple[subprocess.Popen, int]]:
     """`count` gunicorn instances on `url`, each in its own process group; waits for /healthz."""
-    shared = {"DATABASE_URL": url, "SECRET_KEY": "bench-load-secret", "EVIDENCE_PATH": str(tmp / "evidence"),
+    shared = {"DATABASE_URL": url, "SECRET_KEY": "bench-load-secret", "AUDIT_KEY": "bench-load-audit-key",
+              "EVIDENCE_PATH": str(tmp / "evidence"),
               "SCHEDULER_ENABLED": "0", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
               "PYTHONUNBUFFERED": "1"}
     servers = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -84,6 +85,20 @@ def database_url(engine_name, tmp_path_factory):
 def fresh_url(engine_name, tmp_path):
     """An empty database of the engine under test, created for this test only (migration tests)."""
     yield from _new_database(engine_name, tmp_path, "mig")
+
+
+def share_audit_keys(instance: Path) -> None:
+    """What an operator does for every server, ticker and restore target: the audit keys of the
+    instance under test copied into `instance` (the audit log and backups are signed with them)."""
+    from flask import current_app, has_app_context
+
+    from app.audit.keys import KEY_FILE
+    if not has_app_context():
+        return
+    keys = Path(current_app.config["INSTANCE_PATH"]) / KEY_FILE
+    if keys.is_file() and instance.resolve() != keys.parent.resolve() and not (instance / KEY_FILE).exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        shutil.copy(keys, instance / KEY_FILE)
 
 
 class IsolatedClient(FlaskClient):

@@ -73,6 +73,23 @@ def _append_key(path: Path) -> bytes:
     return key.encode()
 
 
+def _first_key(path: Path) -> list[bytes]:
+    """The instance's first key, made once however many processes start together: written whole
+    to a private file, then linked into place (which fails if another process got there first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return _read_file(path)
+
+
 def load_audit_keyring(config) -> Keyring:
     path = Path(config["INSTANCE_PATH"]) / KEY_FILE
     from_file = _read_file(path)
@@ -80,7 +97,7 @@ def load_audit_keyring(config) -> Keyring:
     if config.get("AUDIT_KEY"):
         return Keyring.of(old, str(config["AUDIT_KEY"]).encode())
     if not from_file:
-        from_file = [_append_key(path)]
+        from_file = _first_key(path)
     return Keyring.of(old, from_file[-1])
 
 
@@ -107,7 +124,11 @@ def init_app(app) -> None:
     app.extensions["backup_keyring"] = load_backup_keyring(app.config, audit)
 
 
-def audit_keyring() -> Keyring:
+def audit_keyring(fresh: bool = False) -> Keyring:
+    """The keys this process signs with; `fresh`: read again, with the keys another process (a
+    restart after `audit rotate-key`) may have added since, for verifying."""
+    if fresh:
+        return load_audit_keyring(current_app.config)
     return current_app.extensions["audit_keyring"]
 
 

@@ -147,7 +147,7 @@ def verify(against: Iterable[Path] = (), extra: Iterable[tuple[str, dict]] = ())
     """Walks every chain and reports the first entry whose sequence, link or MAC breaks, or that
     differs from or is missing since a checkpoint (`against`: more checkpoint files; `extra`:
     (label, checkpoint) pairs, e.g. a backup's)."""
-    keyring = audit_keyring()
+    keyring = audit_keyring(fresh=True)
     try:
         expected, checkpoints = _expected(against, extra, keyring)
     except (CheckpointError, OSError) as exc:

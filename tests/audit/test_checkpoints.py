@@ -198,8 +198,7 @@ def test_rotating_the_key_keeps_the_old_entries_verifiable(app, client, csirt, a
     assert api_verify(client, auditor)["ok"] is True
 
     # without the old key the entries it signed cannot be checked: named, not passed
-    ring = keys.audit_keyring()
-    app.extensions["audit_keyring"] = keys.Keyring({second: ring.keys[second]}, second)
+    own_keys.write_text(own_keys.read_text().split()[1] + "\n")
     oldest = rows("SELECT id FROM audit_log WHERE key_id = :k ORDER BY chain, seq", k=first)[0].id
     code, output = cli(app, "audit", "verify")
     assert code == 1 and f"is signed with an unknown key id '{first}'" in output
@@ -253,3 +252,19 @@ def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
         done.set()
         holder.join(timeout=30)
     assert answers == [201]
+
+
+def test_processes_starting_together_make_one_key(tmp_path):
+    from app.audit import keys
+    made: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def start(_n: int) -> None:
+        barrier.wait(timeout=30)
+        made.append(keys.load_audit_keyring({"INSTANCE_PATH": tmp_path}).current)
+
+    from tests.concurrency import run_in_threads
+    assert run_in_threads(start, 8) == []
+    assert len(made) == 8 and len(set(made)) == 1
+    assert len((tmp_path / "audit_keys").read_text().split()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit_keys"]  # no drafts left

@@ -7,19 +7,16 @@ import hashlib
 import io
 import json
 import os
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app, has_app_context
 from sqlalchemy import inspect
 
 from app import create_app
-from app.audit.keys import KEY_FILE
 from app.config import Config
 from app.core.db import db, make_engine
 from app.escalation.ticker import tick
-from tests.conftest import IsolatedClient, create_database, drop_database
+from tests.conftest import IsolatedClient, create_database, drop_database, share_audit_keys
 from tests.records.helpers import BODY, acknowledge, at_prevent, saved
 from tests.workflow.helpers import API, create, finish_required, tasks
 
@@ -57,21 +54,10 @@ def table_names(url: str) -> set[str]:
         engine.dispose()
 
 
-def share_keys(instance: Path) -> None:
-    """The operator's step on a new server: the audit key file of the instance under test copied
-    into `instance` (a backup is signed with a key derived from it, and verified with it)."""
-    if not has_app_context():
-        return
-    keys = Path(current_app.config["INSTANCE_PATH"]) / KEY_FILE
-    if keys.is_file() and instance.resolve() != keys.parent.resolve() and not (instance / KEY_FILE).exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        shutil.copy(keys, instance / KEY_FILE)
-
-
 @contextmanager
 def app_on(url: str, instance: Path):
     """A second app, configured like the fixture's, on another database and instance folder."""
-    share_keys(instance)
+    share_audit_keys(instance)
     application = create_app(Config(INSTANCE_PATH=instance, DATABASE_URL=url, TESTING=True, SCHEDULER_ENABLED=False,
                                     EVIDENCE_PATH=str(instance / "evidence")))
     application.test_client_class = IsolatedClient
