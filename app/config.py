@@ -72,10 +72,20 @@ class Config:
         self.PUBLIC_REPORT_PER_ADDRESS = int(env.get("PUBLIC_REPORT_PER_ADDRESS", "5"))   # per hour
         self.PUBLIC_REPORT_PER_HOUR = int(env.get("PUBLIC_REPORT_PER_HOUR", "200"))       # all addresses
         self.STALE_DAYS = int(env.get("STALE_DAYS", "7"))  # an open incident with no activity this long needs attention
+        # The audit log's key (else INSTANCE_PATH/audit_keys), older ones for verifying, checkpoints
+        self.AUDIT_KEY = env.get("AUDIT_KEY") or None
+        self.AUDIT_KEYS_OLD = env.get("AUDIT_KEYS_OLD", "")
+        self.AUDIT_CHECKPOINT_MINUTES = int(env.get("AUDIT_CHECKPOINT_MINUTES", "60"))
+        # Backups: the manifest's signing key (default derived from the audit key), age encryption
+        self.BACKUP_KEY = env.get("BACKUP_KEY") or None
+        self.BACKUP_KEYS_OLD = env.get("BACKUP_KEYS_OLD", "")
+        self.BACKUP_AGE_RECIPIENT = env.get("BACKUP_AGE_RECIPIENT") or None
+        self.BACKUP_AGE_IDENTITY = env.get("BACKUP_AGE_IDENTITY") or None
         self.PREFERRED_URL_SCHEME = "https" if self.PRODUCTION else "http"
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)
+        self.AUDIT_CHECKPOINT_SECONDS = int(self.AUDIT_CHECKPOINT_MINUTES) * 60  # the ticker's job period
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -78,7 +78,8 @@ def _free_port() -> int:
 def start_servers(tmp: Path, url: str, count: int, workers: int, threads: int,
                   code: Path = REPO_ROOT) -> list[tuple[subprocess.Popen, int]]:
     """`count` gunicorn instances on `url` running the checkout `code`, each in its own process group; waits for /healthz."""
-    shared = {"DATABASE_URL": url, "SECRET_KEY": "bench-load-secret", "EVIDENCE_PATH": str(tmp / "evidence"),
+    shared = {"DATABASE_URL": url, "SECRET_KEY": "bench-load-secret", "AUDIT_KEY": "bench-load-audit-key",
+              "EVIDENCE_PATH": str(tmp / "evidence"),
               "SCHEDULER_ENABLED": "0", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
               "PYTHONUNBUFFERED": "1"}
     servers = []

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,7 +27,7 @@ from app.organizations.services import sync_organizations
 pytest_plugins = ("tests.browser.fixtures",)
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATA_TABLES = ("tick_jobs", "login_failures", "report_additions", "notifications", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
-               "evidence", "reports", "tasks", "timeline_events", "audit_log", "incidents", "reference_counters", "api_tokens",
+               "evidence", "reports", "tasks", "timeline_events", "audit_log", "audit_head", "incidents", "reference_counters", "api_tokens",
                "memberships", "users")
 
 
@@ -85,6 +87,20 @@ def fresh_url(engine_name, tmp_path):
     yield from _new_database(engine_name, tmp_path, "mig")
 
 
+def share_audit_keys(instance: Path) -> None:
+    """What an operator does for every server, ticker and restore target: the audit keys of the
+    instance under test copied into `instance` (the audit log and backups are signed with them)."""
+    from flask import current_app, has_app_context
+
+    from app.audit.keys import KEY_FILE
+    if not has_app_context():
+        return
+    keys = Path(current_app.config["INSTANCE_PATH"]) / KEY_FILE
+    if keys.is_file() and instance.resolve() != keys.parent.resolve() and not (instance / KEY_FILE).exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        shutil.copy(keys, instance / KEY_FILE)
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in its own application context, as in production.
 
@@ -121,10 +137,11 @@ def app(_app):
         with db.engine.begin() as conn:
             for table in DATA_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
-            conn.execute(text("UPDATE audit_head SET last_id = 0, last_hash = :genesis"), {"genesis": "0" * 64})
         with db.engine.begin() as conn:  # after the commit that ran PostgreSQL's deferred count triggers
             conn.execute(text("DELETE FROM incident_counts"))
-    assert set(DATA_TABLES) | {"organizations", "audit_head", "incident_counts"} == set(Base.metadata.tables)
+        # checkpoints name heads that are gone now: the next test starts without any
+        (Path(_app.config["INSTANCE_PATH"]) / "audit-checkpoints").unlink(missing_ok=True)
+    assert set(DATA_TABLES) | {"organizations", "incident_counts"} == set(Base.metadata.tables)
 
 
 @pytest.fixture

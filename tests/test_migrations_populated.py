@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
-from app.audit.services import GENESIS, canonical_json, entry_hash
+from app.audit.services import GENESIS, canonical_json, legacy_hash
 from app.config import Config
 from app.core.db import db, make_engine
 from app.core.migrate import alembic_config, upgrade_head
@@ -55,7 +55,7 @@ def stage_event(id, incident_id, moment, kind, before, after, **data) -> dict:
 
 
 def audit_chain() -> list[dict]:
-    """Three entries linked as app.audit does it (its own entry_hash), head row updated after."""
+    """Three entries linked as app.audit did before 0012 (legacy_hash, unkeyed), head row updated after."""
     rows, prev = [], GENESIS
     for number, (moment, actor_id, actor, action) in enumerate([
             (at(20, 0, 50), 1, "tanaka@city.ageo.example.jp", "incident.created"),
@@ -64,7 +64,7 @@ def audit_chain() -> list[dict]:
         row = {"id": number, "at": moment, "actor_id": actor_id, "actor": actor, "action": action,
                "object_type": "incident", "object_id": "1", "organization": "ageo", "prev_hash": prev,
                "payload": canonical_json({"reference": "AGEO-2026-0001", "summary": action, "data": {}})}
-        prev = row["hash"] = entry_hash(SimpleNamespace(**row))
+        prev = row["hash"] = legacy_hash(SimpleNamespace(**row))
         rows.append(row)
     return rows
 
@@ -239,6 +239,10 @@ EXPECTED = {
     "0010": ({}, "INSERT INTO incident_counts (organization_id, threat_category, stage, severity, n) "
                  "VALUES (99, 'intentional', 'triage', 'high', 1)"),
     "0011": ({}, "INSERT INTO tick_jobs (name) VALUES ('intake')"),  # due_at is required
+    # the entries before 0012 become the sealed, unkeyed legacy chain; the head row is its head
+    "0012": ({"audit_log": {"chain": ":legacy", "seq": {1: 1, 2: 2, 3: 3}, "key_id": None},
+              "audit_head": {"chain": ":legacy"}},
+             "UPDATE audit_log SET seq = 1 WHERE id = 2"),
     "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
              "UPDATE users SET session_generation = NULL WHERE id = 1"),
 }
@@ -246,6 +250,18 @@ EXPECTED = {
 
 # New tables that a migration fills from the rows already there.
 DERIVED = {"incident_counts": incident_counts}
+
+
+# Columns a later revision requires of rows seeded earlier, when they are inserted at or after it.
+LATER_COLUMNS = {"0012": {"audit_log": lambda row: {"chain": ":legacy", "seq": row["id"]}}}
+
+
+def _fitted(table: str, row: dict, seeded_at: str, upto: str) -> dict:
+    order = revisions()
+    for later, tables in LATER_COLUMNS.items():
+        if table in tables and order.index(seeded_at) < order.index(later) <= order.index(upto):
+            row = row | tables[table](row)
+    return row
 
 
 def populate(url: str, upto: str) -> None:
@@ -258,7 +274,7 @@ def populate(url: str, upto: str) -> None:
                 for table, row in SEEDS.get(revision, []):
                     values = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
                               else v.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite and isinstance(v, dt.datetime)
-                              else v for k, v in row.items()}
+                              else v for k, v in _fitted(table, row, revision, upto).items()}
                     columns, names = ", ".join(f'"{k}"' for k in values), ", ".join(":" + k for k in values)
                     conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({names})"), values)
                 for statement in UPDATES.get(revision, []):

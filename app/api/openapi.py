@@ -258,7 +258,9 @@ def build_document() -> dict:
                            "starts a new cycle), next_attempt_at, created_at; status may also be `sending` (claimed). "
                            "A webhook's last_error is generic (its detail is in the server log).",
             "responses": _ok(200, collection) | _errors(401, 404)}},
-        "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks the whole hash chain.",
+        "/api/v1/audit/verify": {"get": {"description": "Auditors and admins. Walks every body's keyed chain and checks the checkpoints "
+                                                        "in the instance's audit-checkpoints file; first_bad: the first "
+                                                        "altered entry, or the last one left before missing ones.",
                                          "responses": _ok(200, {"type": "object"}) | _errors(401, 403)}},
     }
     document = {

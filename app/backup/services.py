@@ -1,9 +1,10 @@
 """Backup and restore of the database and the evidence files together, on either engine.
 
-A backup is a directory (or a .tar.gz of one): `manifest.json` (schema revision, row counts and
-the SHA-256 of every file), `tables/<table>.jsonl` (every row, in primary-key order; not
-incident_counts, which the database derives) and `evidence/<sha256>` (each preserved file, named
-by its hash). The rows are read from one
+A backup is a directory (or a .tar.gz of one, optionally age-encrypted), every part mode 0600:
+`manifest.json` (schema revision, row counts, the SHA-256 of every file and the audit log's
+checkpoint at the snapshot, signed with the backup key), `tables/<table>.jsonl` (every row, in
+primary-key order; not incident_counts, which the database derives) and `evidence/<sha256>`
+(each preserved file, named by its hash). The rows are read from one
 snapshot: on SQLite from a copy made with SQLite's online backup API, on PostgreSQL inside one
 REPEATABLE READ transaction. Evidence files never change once written (content-addressed), so
 those the snapshot names are all there is to copy.
@@ -13,11 +14,8 @@ Being logical rather than a file copy, a backup of SQLite restores into PostgreS
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import shutil
 import sqlite3
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,28 +23,25 @@ from pathlib import Path
 
 from alembic import command
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 
+from app.audit.keys import Keyring, backup_keyring
+from app.audit.verify import make_checkpoint
+from app.backup.archive import BackupError, copy_private, encrypt, is_archive, pack, private_file, unpack
+from app.backup.manifest import FORMAT, check_files, read_manifest, sha256_of, sign
 from app.core.db import UTCDateTime, make_engine
 from app.core.migrate import alembic_config, upgrade_head
 from app.incidents.counts import bulk_load
 from app.incidents.evidence import blob_path
 from app.models import Base
 
-FORMAT = "csirt-backup/1"
+__all__ = ["BackupError", "create_backup", "restore_backup", "verify_backup"]
 BATCH = 1000
-
-
-class BackupError(Exception):
-    """A backup cannot be made or restored; the message says why."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+# Rows an instance has once initialised (`init`), replaced by the backup's; any other row means
+# it is in use and a restore is refused. Named as people know them:
+SETUP_TABLES = {"organizations", "tick_jobs", "audit_head", "incident_counts", "login_failures"}
+KNOWN_AS = {"incidents": "incidents", "users": "people", "audit_log": "audit entries"}
 
 
 def _encode(value):
@@ -88,45 +83,58 @@ def _revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def create_backup(database_url: str, evidence_dir: Path, target: Path) -> dict:
-    """Writes the backup to `target` (a new directory, or a .tar.gz file); returns the manifest."""
-    archive = target.name.endswith((".tar.gz", ".tgz"))
+def create_backup(database_url: str, evidence_dir: Path, target: Path, recipients: list | None = None,
+                  keyring: Keyring | None = None) -> dict:
+    """Writes the backup to `target` (a new directory, or a .tar.gz file; encrypted to the age
+    `recipients` if given, always a file then); returns the manifest."""
+    keyring = keyring or backup_keyring()
+    archive = recipients is not None or is_archive(target)
     if target.exists():
         raise BackupError(f"{target} already exists")
     target.parent.mkdir(parents=True, exist_ok=True)
-    # built beside the target and renamed into place when complete: a failed backup leaves nothing
+    # built beside the target (in a 0700 folder) and renamed into place when complete: a failed backup leaves nothing
     with tempfile.TemporaryDirectory(prefix=".csirt-backup-", dir=target.parent) as tmp:
         root = Path(tmp) / "backup"
-        (root / "tables").mkdir(parents=True)
-        (root / "evidence").mkdir()
+        for folder in (root, root / "tables", root / "evidence"):
+            folder.mkdir(mode=0o700)
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(), "tables": {}, "files": {}}
         with _snapshot(database_url) as conn:
             manifest["revision"] = _revision(conn)
+            manifest["audit"] = make_checkpoint(conn)  # the heads in this snapshot, for after the restore
             for table in _backed_up_tables():
-                path = root / "tables" / f"{table.name}.jsonl"
-                count = 0
-                with path.open("w", encoding="utf-8") as out:
-                    rows = conn.execute(select(table).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH))
-                    for row in rows:
-                        out.write(json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False) + "\n")
-                        count += 1
-                manifest["tables"][table.name] = count
+                manifest["tables"][table.name] = _dump(conn, table, root / "tables" / f"{table.name}.jsonl")
             hashes = conn.scalars(select(Base.metadata.tables["evidence"].c.sha256).distinct()).all()
         for sha in hashes:
             source = blob_path(sha, evidence_dir)
             if not source.is_file():
                 raise BackupError(f"evidence file {sha} is missing from {evidence_dir}")
-            shutil.copyfile(source, root / "evidence" / sha)
+            copy_private(source, root / "evidence" / sha)
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            manifest["files"][path.relative_to(root).as_posix()] = _sha256(path)
-        (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        if archive:
-            with tarfile.open(Path(tmp) / "backup.tar.gz", "w:gz") as tar:
-                tar.add(root, arcname="backup")
-            (Path(tmp) / "backup.tar.gz").rename(target)
-        else:
+            manifest["files"][path.relative_to(root).as_posix()] = sha256_of(path)
+        manifest = sign(manifest, keyring)
+        with private_file(root / "manifest.json") as out:
+            out.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+        if not archive:
             root.rename(target)
+            return manifest
+        packed = Path(tmp) / "backup.tar.gz"
+        pack(root, packed)
+        if recipients is not None:
+            encrypt(packed, Path(tmp) / "backup.age", recipients)
+            packed = Path(tmp) / "backup.age"
+        packed.rename(target)
     return manifest
+
+
+def _dump(conn: Connection, table, path: Path) -> int:
+    count = 0
+    with private_file(path) as out:
+        rows = conn.execute(select(table).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH))
+        for row in rows:
+            out.write((json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False) + "\n")
+                      .encode("utf-8"))
+            count += 1
+    return count
 
 
 def _backed_up_tables() -> list:
@@ -134,33 +142,10 @@ def _backed_up_tables() -> list:
     return [t for t in Base.metadata.sorted_tables if not t.info.get("derived")]
 
 
-def _open_backup(source: Path, tmp: Path) -> Path:
-    if source.is_dir():
-        return source
-    if not source.is_file():
-        raise BackupError(f"{source} does not exist")
-    try:
-        with tarfile.open(source, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")  # the data filter refuses absolute paths, links out, devices
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BackupError(f"{source} is not a backup archive: {exc}") from exc
-    return tmp / "backup"
-
-
-def verify_backup(root: Path) -> dict:
-    """Reads the manifest and checks every file against its hash before anything is restored."""
-    try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BackupError(f"no readable manifest.json in {root}: {exc}") from exc
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"not a backup of this application (format {manifest.get('format')!r})")
-    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {"manifest.json"}
-    if present != set(manifest["files"]):
-        raise BackupError(f"files differ from the manifest: {sorted(present ^ set(manifest['files']))[:5]}")
-    for name, digest in manifest["files"].items():
-        if _sha256(root / name) != digest:
-            raise BackupError(f"{name} does not match its SHA-256 in the manifest")
+def verify_backup(root: Path, keyring: Keyring | None = None) -> dict:
+    """Checks the manifest's signature, then every file against it, before anything is restored."""
+    manifest = read_manifest(root, keyring or backup_keyring())
+    check_files(root, manifest)
     return manifest
 
 
@@ -176,30 +161,51 @@ def _decode_row(table, raw: dict) -> dict:
     return row
 
 
-def _nonempty_tables(engine: Engine) -> list[str]:
+def _in_use(engine: Engine) -> list[str]:
+    """What the database holds beyond what `init` puts there, e.g. ["incidents: 3", "people: 2"]."""
     with engine.connect() as conn:
         existing = set(inspect(conn).get_table_names())
-        return [t.name for t in Base.metadata.sorted_tables if t.name in existing and t.name != "audit_head"
-                and conn.scalar(select(func.count()).select_from(t))]
+        counts = [(t.name, conn.scalar(select(func.count()).select_from(t))) for t in Base.metadata.sorted_tables
+                  if t.name in existing and t.name not in SETUP_TABLES]
+    return [f"{KNOWN_AS.get(name, name)}: {count}" for name, count in counts if count]
 
 
-def restore_backup(database_url: str, evidence_dir: Path, source: Path) -> dict:
-    """Restores into an empty database (migrated here to the backup's revision, then to head)."""
+def _migrate_to(database_url: str, engine: Engine, revision: str | None) -> None:
+    """An empty or only initialised database, migrated to the backup's schema (down if need be)."""
+    with engine.connect() as conn:
+        current = _revision(conn)
+    cfg = alembic_config(database_url)
+    try:
+        if current is None or revision is None:
+            command.upgrade(cfg, revision or "base")
+        elif current != revision:
+            command.downgrade(cfg, revision)  # an initialised newer schema: nothing but the setup rows in it
+    except CommandError as exc:
+        raise BackupError(f"cannot bring the database to the backup's schema {revision}: {exc}") from exc
+
+
+def restore_backup(database_url: str, evidence_dir: Path, source: Path, identity: Path | None = None,
+                   keyring: Keyring | None = None) -> dict:
+    """Restores into an empty or only initialised database (migrated here to the backup's
+    revision, then to head); answers the manifest."""
     with tempfile.TemporaryDirectory(prefix="csirt-restore-") as tmp:
-        root = _open_backup(source, Path(tmp))
-        manifest = verify_backup(root)
+        root = unpack(source, Path(tmp), identity)
+        manifest = verify_backup(root, keyring)
         engine = make_engine(database_url)
         try:
             for check in ("before", "after"):  # before migrating anything, and of the migrated schema
-                busy = _nonempty_tables(engine)
+                busy = _in_use(engine)
                 if busy:
                     raise BackupError(f"the database is not empty ({', '.join(busy)}): restore into a new one")
                 if check == "before":
-                    command.upgrade(alembic_config(database_url), manifest["revision"] or "base")
+                    _migrate_to(database_url, engine, manifest["revision"])
             with engine.begin() as conn:
                 if engine.dialect.name == "sqlite":
                     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-                conn.execute(Base.metadata.tables["audit_head"].delete())
+                existing = set(inspect(conn).get_table_names())
+                for table in reversed(Base.metadata.sorted_tables):  # what `init` wrote, replaced by the backup's
+                    if table.name in SETUP_TABLES and table.name in existing:
+                        conn.execute(table.delete())
                 with bulk_load(conn):  # incident_counts, derived, is counted from the incidents
                     for table in _backed_up_tables():
                         _load(conn, table, root / "tables" / f"{table.name}.jsonl")
@@ -213,7 +219,8 @@ def restore_backup(database_url: str, evidence_dir: Path, source: Path) -> dict:
             if name.startswith("evidence/"):
                 target = blob_path(name.split("/", 1)[1], evidence_dir)
                 target.parent.mkdir(exist_ok=True)
-                shutil.copyfile(root / name, target)
+                if not target.exists():
+                    copy_private(root / name, target)
                 target.chmod(0o440)  # as stored evidence is: written once
     return manifest
 

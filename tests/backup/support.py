@@ -16,7 +16,7 @@ from app import create_app
 from app.config import Config
 from app.core.db import db, make_engine
 from app.escalation.ticker import tick
-from tests.conftest import IsolatedClient, create_database, drop_database
+from tests.conftest import IsolatedClient, create_database, drop_database, share_audit_keys
 from tests.records.helpers import BODY, acknowledge, at_prevent, saved
 from tests.workflow.helpers import API, create, finish_required, tasks
 
@@ -57,6 +57,7 @@ def table_names(url: str) -> set[str]:
 @contextmanager
 def app_on(url: str, instance: Path):
     """A second app, configured like the fixture's, on another database and instance folder."""
+    share_audit_keys(instance)
     application = create_app(Config(INSTANCE_PATH=instance, DATABASE_URL=url, TESTING=True, SCHEDULER_ENABLED=False,
                                     EVIDENCE_PATH=str(instance / "evidence")))
     application.test_client_class = IsolatedClient

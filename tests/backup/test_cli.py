@@ -13,12 +13,13 @@ import pytest
 from app.config import REPO_ROOT
 from app.models import Base
 from tests.backup.support import api_state, app_on, populate, read_table, table_names
-from tests.conftest import pg_available
+from tests.conftest import pg_available, share_audit_keys
 
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
 
 
 def run(database_url: str, instance: Path, *args: str) -> subprocess.CompletedProcess:
+    share_audit_keys(instance)
     env = dict(os.environ, DATABASE_URL=database_url, INSTANCE_PATH=str(instance), EVIDENCE_PATH="",
                PLAYBOOKS_PATH=str(REPO_ROOT / "playbooks"), SCHEDULER_ENABLED="0")
     return subprocess.run(FLASK + list(args), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)

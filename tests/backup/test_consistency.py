@@ -43,11 +43,12 @@ def _assert_consistent(root) -> dict:
             assert any(e["kind"] == "created" and e["incident_id"] == event["incident_id"]
                        for e in read_table(root, "timeline_events"))
     audit = read_table(root, "audit_log")
-    [head] = read_table(root, "audit_head")
-    assert head["last_id"] == max((row["id"] for row in audit), default=0) == len(audit)
-    assert head["last_hash"] == audit[-1]["hash"]
-    for previous, entry in zip(audit, audit[1:], strict=False):
-        assert entry["prev_hash"] == previous["hash"]
+    for head in read_table(root, "audit_head"):  # every chain complete up to its head in the snapshot
+        chain = sorted((row for row in audit if row["chain"] == head["chain"]), key=lambda row: row["seq"])
+        assert [row["seq"] for row in chain] == list(range(1, head["last_id"] + 1))
+        assert head["last_hash"] == (chain[-1]["hash"] if chain else head["last_hash"])
+        for previous, entry in zip(chain, chain[1:], strict=False):
+            assert entry["prev_hash"] == previous["hash"]
     for counter in read_table(root, "reference_counters"):
         numbers = sorted(i["ref_number"] for i in incidents.values()
                          if i["organization_id"] == counter["organization_id"] and i["ref_year"] == counter["year"])

@@ -92,7 +92,8 @@ def test_backup_content_is_one_jsonl_per_table_with_hashes(app, client, factory,
     data = populate(client, factory)
     manifest = create_backup(app.config["DATABASE_URL"], evidence_dir(), tmp_path / "b")
     root = tmp_path / "b"
-    assert manifest["format"] == "csirt-backup/1" and manifest["revision"]
+    assert manifest["format"] == "csirt-backup/2" and manifest["revision"]
+    assert set(manifest["signature"]) == {"key_id", "mac"} and manifest["audit"]["type"] == "audit-checkpoint"
     assert set(manifest["tables"]) == set(Base.metadata.tables) - {"incident_counts"}  # derived: the triggers rebuild it
     for name, count in manifest["tables"].items():
         rows = read_table(root, name)
@@ -103,6 +104,12 @@ def test_backup_content_is_one_jsonl_per_table_with_hashes(app, client, factory,
         assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest
     assert {r["id"] for r in read_table(root, "incidents")} == set(data["ids"])
     audit = read_table(root, "audit_log")
-    assert [r["id"] for r in audit] == list(range(1, len(audit) + 1))
-    assert read_table(root, "audit_head") == [{"id": 1, "last_id": len(audit), "last_hash": audit[-1]["hash"]}]
+    heads = {row["chain"]: row for row in read_table(root, "audit_head")}
+    for chain, head in heads.items():  # each body's chain, numbered without a gap up to its head
+        entries = [r for r in audit if r["chain"] == chain]
+        assert [r["seq"] for r in entries] == list(range(1, head["last_id"] + 1))
+        assert head["last_hash"] == entries[-1]["hash"]
+        assert manifest["audit"]["heads"][chain] == {"seq": head["last_id"], "hash": head["last_hash"],
+                                                     "entry": entries[-1]["id"]}
+    assert set(heads) == {"ageo", "saga"}
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == len(audit)

@@ -22,6 +22,7 @@ from app.core.db import db
 from app.core.timeutil import now_utc
 from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
 from app.escalation.ticker import SENDING_TIMEOUT
+from tests.conftest import share_audit_keys
 from tests.escalation.conftest import Inbox, free_port
 from tests.escalation.procs import TICK_SECONDS, Tickers
 
@@ -42,6 +43,7 @@ def inbox():
 
 @pytest.fixture
 def tickers(app, database_url, inbox, tmp_path):
+    share_audit_keys(tmp_path / "instance")  # every process signs the audit log with the same keys
     procs = Tickers(tmp_path, database_url, inbox.port)
     try:
         yield procs
