@@ -8,6 +8,7 @@ import hmac
 import json
 import shutil
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -227,14 +228,14 @@ def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
         pytest.skip("SQLite has one write lock for the whole database")
     headers = {code: factory.headers(factory.user({code: ["csirt"]})) for code in ("ageo", "saga")}
     db.session.commit()
-    from app.audit.services import append
+    from app.audit.services import append, write_pending
     holding, done = threading.Event(), threading.Event()
     answers: list[int] = []
 
     def hold_ageo():
         with app.app_context():
             append(None, "test.hold", "test", None, "ageo", {})
-            db.session.flush()
+            write_pending(db.session)  # as its commit begins: the chain's head is locked
             holding.set()
             done.wait(timeout=30)
             db.session.rollback()
@@ -252,6 +253,43 @@ def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
         done.set()
         holder.join(timeout=30)
     assert answers == [201]
+
+
+def test_a_transaction_locks_its_chain_only_when_it_commits(app, factory, engine_name):
+    """Issue 15, write throughput: an open transaction that has written its audit entries' rows of work
+    but not committed holds no chain: another request of the same body creates an incident meanwhile."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has one write lock for the whole database")
+    headers = factory.headers(factory.user({"ageo": ["csirt"]}))
+    db.session.commit()
+    from app.audit.services import append
+    holding, done = threading.Event(), threading.Event()
+    answers: list[int] = []
+
+    def open_ageo_transaction():
+        with app.app_context():
+            append(None, "test.hold", "test", None, "ageo", {})
+            db.session.execute(text("SELECT 1"))
+            db.session.flush()
+            holding.set()
+            done.wait(timeout=30)
+            db.session.commit()
+
+    holder = threading.Thread(target=open_ageo_transaction)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        began = time.monotonic()
+        answers.append(app.test_client().post(API, headers=headers, json=body("上尾の事案")).status_code)
+        waited = time.monotonic() - began
+    finally:
+        done.set()
+        holder.join(timeout=30)
+    assert answers == [201] and waited < 10, (answers, waited)  # the holder lets go after 30 s
+    actions = [r.action for r in rows("SELECT action FROM audit_log WHERE chain = 'ageo' ORDER BY seq")]
+    assert actions[-1] == "test.hold" and "incident.created" in actions[:-1], actions  # chained in commit order
+    assert chains()["ageo"] == list(range(1, len(actions) + 1))
+    assert cli(app, "audit", "verify")[0] == 0
 
 
 def test_processes_starting_together_make_one_key(tmp_path):
