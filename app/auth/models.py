@@ -94,6 +94,19 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class RevokedSession(Base):
+    """A signed-out session: its id (kept in the signed session cookie) is refused by every server
+    until the session would have ended anyway (SESSION_MAX_HOURS after the sign-out)."""
+
+    __tablename__ = "revoked_sessions"
+    __table_args__ = (Index("ix_revoked_sessions_expires_at", "expires_at"),)
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    expires_at: Mapped[dt.datetime]
+
+
 class LoginFailure(Base):
     """A failed sign-in (password or second factor): counted per account and per address to
     throttle guessing. Kept in the database so that every application server sees them."""

@@ -2,14 +2,18 @@
 between password and second factor, and the idle and absolute timeouts."""
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 import time
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import delete, select
 
-from app.auth.models import User
+from app.auth.models import RevokedSession, User
 from app.core.db import db
+from app.core.timeutil import now_utc
 
 PENDING_SECONDS = 300  # between a correct password and the second factor
 
@@ -25,6 +29,7 @@ def start_session(user: User) -> None:
     _fresh_session()
     login_user(user)
     session["auth_at"] = session["seen_at"] = int(time.time())
+    session["sid"] = secrets.token_hex(16)  # this session's own id, refused once it signs out
     keep_session(user)
 
 
@@ -34,11 +39,15 @@ def keep_session(user: User) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the session's person, if still active and the session not revoked
-    since it began (sign-out elsewhere, a password or TOTP change, a deactivation)."""
-    if not user_id.isdigit():
+    """Flask-Login's loader: the session's person, if still active, the session not signed out and
+    not revoked since it began (sign-out everywhere, a password or TOTP change, a deactivation).
+    One query: the person and whether this session was signed out."""
+    sid = session.get("sid")
+    if not user_id.isdigit() or not isinstance(sid, str):
         return None
-    return _unrevoked(db.session.get(User, int(user_id)))
+    signed_out = select(RevokedSession.sid).where(RevokedSession.sid == sid).exists()
+    row = db.session.execute(select(User, signed_out).where(User.id == int(user_id))).first()
+    return None if row is None or row[1] else _unrevoked(row[0])
 
 
 def _unrevoked(user: User | None) -> User | None:
@@ -50,6 +59,17 @@ def _unrevoked(user: User | None) -> User | None:
 def end_session() -> None:
     logout_user()
     _fresh_session()
+
+
+def sign_out(user: User) -> None:
+    """Ends this session on every server (a copy of its cookie is signed out too); the person's
+    other sessions, on other devices, go on. Not committed."""
+    sid, now = session.get("sid"), now_utc()
+    db.session.execute(delete(RevokedSession).where(RevokedSession.expires_at < now))
+    if isinstance(sid, str):
+        hours = current_app.config["SESSION_MAX_HOURS"]
+        db.session.merge(RevokedSession(sid=sid, user_id=user.id, revoked_at=now, expires_at=now + dt.timedelta(hours=hours)))
+    end_session()
 
 
 def begin_second_step(user: User, next_url: str) -> None:

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 from app.audit import services as audit
 from app.auth import throttle, totp
 from app.auth.services import authenticate, revoke_sessions
-from app.auth.sessions import begin_second_step, end_session, keep_session, pending_next, pending_user, start_session
+from app.auth.sessions import begin_second_step, keep_session, pending_next, pending_user, sign_out, start_session
 from app.core.db import db
 from app.core.redirects import safe_next
 
@@ -168,10 +168,9 @@ def disable():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Ends the person's sessions everywhere: a copy of this cookie is signed out as well."""
-    revoke_sessions(current_user)
+    """Ends this session on every server: a copy of this cookie is signed out as well."""
+    sign_out(current_user)
     db.session.commit()
-    end_session()
     return redirect(url_for("auth.login"))
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
-from app.auth.models import ApiToken, User
+from app.auth.models import ApiToken, RevokedSession, User
 from app.auth.roster import import_roster, read_roster
 from app.auth.services import create_api_token
 from app.core.db import db
@@ -68,6 +68,17 @@ def test_a_cookie_copied_before_sign_out_is_signed_out_after_it(app, client, cop
     sign_in(client, user)  # signing in again works, with a new session
     assert client.get("/incidents/").status_code == 200
     assert signed_out(copy)
+
+
+def test_signing_out_on_one_device_keeps_the_persons_other_sessions(app, client, copied):
+    """Sign-out ends this session (and every copy of its cookie), not the person's laptop at home."""
+    user, copy = copied
+    elsewhere = app.test_client()
+    sign_in(elsewhere, user)
+    assert post_form(client, "/incidents/", "/logout").status_code == 302
+    assert signed_out(client) and signed_out(copy)
+    assert elsewhere.get("/incidents/").status_code == 200
+    assert db.session.scalar(select(RevokedSession.user_id)) == user.id
 
 
 def test_sign_out_everywhere_ends_the_other_sessions_and_keeps_this_one(app, client, copied):
