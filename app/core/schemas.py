@@ -24,12 +24,13 @@ class PatchInput(StrictInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_change)
     not_a_change: ClassVar[frozenset[str]] = frozenset({"version"})  # sent with every change, changes nothing
 
-    @model_validator(mode="after")
-    def _something_to_change(self):
-        if not self.model_fields_set - self.not_a_change:
-            names = ", ".join(name for name in type(self).model_fields if name not in self.not_a_change)
+    @model_validator(mode="before")
+    @classmethod
+    def _something_to_change(cls, data):
+        if isinstance(data, dict) and not set(data) - cls.not_a_change:
+            names = ", ".join(name for name in cls.model_fields if name not in cls.not_a_change)
             raise ValueError(f"nothing to change: send at least one of {names}")
-        return self
+        return data
 
 
 class PagedQuery(StrictInput):
