@@ -43,35 +43,36 @@ def test_csrf_protection_is_on_in_the_tested_app(app):
     assert app.config.get("WTF_CSRF_ENABLED", True) is True and "csrf" in app.extensions
 
 
-def test_every_form_without_its_token_is_refused_and_changes_nothing(app, factory):
+def _sweep(app, factory, api: bool, minimum: int, send) -> tuple[object, dict[str, object]]:
+    """Sends every writing rule (of the API, or of the pages) its valid body, as body A's admin,
+    through `send`; asserts that nothing changed; returns the admin's session and the answers."""
     admin, world = _signed_in(app, factory)
-    forms = _rules(app, api=False)
-    assert len(forms) >= 23
+    rules = _rules(app, api)
+    assert len(rules) >= minimum
     before = _fingerprint()
     answers = {}
-    for endpoint, method, rule in forms:
+    for endpoint, method, rule in rules:
         _domain, path = rule.build(url_values((endpoint, method), set(rule.arguments), world))
-        data = BODIES.get((endpoint, method), lambda w: {})(world).get("data", {})
-        response = admin.client.open(path, method=method, data=data)
-        answers[f"{method} {path}"] = response.status_code
-        response.close()
-    assert {k: v for k, v in answers.items() if v != 400} == {}
+        answers[f"{method} {path}"] = send(admin, path, method, BODIES.get((endpoint, method), lambda w: {})(world))
     assert _fingerprint() == before
+    return admin, answers
+
+
+def _status(response, value):
+    response.close()
+    return value
+
+
+def test_every_form_without_its_token_is_refused_and_changes_nothing(app, factory):
+    admin, answers = _sweep(app, factory, False, 23, lambda admin, path, method, body: _status(
+        response := admin.client.open(path, method=method, data=body.get("data", {})), response.status_code))
+    assert {k: v for k, v in answers.items() if v != 400} == {}
     assert admin.client.get("/incidents/").status_code == 200  # the unprotected sign-out did not sign out
 
 
 def test_the_api_ignores_a_session_cookie(app, factory):
-    admin, world = _signed_in(app, factory)
-    writes = _rules(app, api=True)
-    assert len(writes) >= 14
-    before = _fingerprint()
-    answers = {}
-    for endpoint, method, rule in writes:
-        _domain, path = rule.build(url_values((endpoint, method), set(rule.arguments), world))
-        body = BODIES.get((endpoint, method), lambda w: {})(world)
-        # the session cookie and even the page's CSRF token, but no bearer token
-        response = admin.client.open(path, method=method, headers={"X-CSRFToken": admin.csrf}, **body)
-        answers[f"{method} {path}"] = (response.status_code, (response.json or {}).get("error", {}).get("code"))
-        response.close()
+    # the session cookie and even the page's CSRF token, but no bearer token
+    _admin, answers = _sweep(app, factory, True, 14, lambda admin, path, method, body: _status(
+        response := admin.client.open(path, method=method, headers={"X-CSRFToken": admin.csrf}, **body),
+        (response.status_code, (response.json or {}).get("error", {}).get("code"))))
     assert {k: v for k, v in answers.items() if v != (401, "unauthorized")} == {}
-    assert _fingerprint() == before
