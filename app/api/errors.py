@@ -12,6 +12,7 @@ from app.api import bp
 from app.auth.models import User
 from app.auth.services import user_for_token
 from app.core.errors import HTTP_ERROR_CODES, DomainError
+from app.core.schemas import PatchInput
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,6 +72,8 @@ def parse_json(model: type[M]) -> M:
         raise ApiError(400, "bad_request", f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid", "expected a JSON object", {"body": "expected an object"})
+    if issubclass(model, PatchInput) and (refusal := model.refusal_of(set(payload))) is not None:
+        raise ApiError(422, "invalid", refusal, {"body": refusal})
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:

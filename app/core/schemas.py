@@ -24,13 +24,20 @@ class PatchInput(StrictInput):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_change)
     not_a_change: ClassVar[frozenset[str]] = frozenset({"version"})  # sent with every change, changes nothing
 
-    @model_validator(mode="before")
     @classmethod
-    def _something_to_change(cls, data):
-        if isinstance(data, dict) and not set(data) - cls.not_a_change:
-            names = ", ".join(name for name in cls.model_fields if name not in cls.not_a_change)
-            raise ValueError(f"nothing to change: send at least one of {names}")
-        return data
+    def refusal_of(cls, sent: set[str]) -> str | None:
+        """Why a body with these keys changes nothing, or None. (parse_json asks before validating:
+        `{}` would otherwise answer only that `version` is missing.)"""
+        if sent - cls.not_a_change:
+            return None
+        names = ", ".join(name for name in cls.model_fields if name not in cls.not_a_change)
+        return f"nothing to change: send at least one of {names}"
+
+    @model_validator(mode="after")  # not "before": that would validate JSON input as Python, strictly
+    def _something_to_change(self):
+        if (refusal := self.refusal_of(self.model_fields_set)) is not None:
+            raise ValueError(refusal)
+        return self
 
 
 class PagedQuery(StrictInput):
