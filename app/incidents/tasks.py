@@ -86,13 +86,12 @@ def members_of(incident: Incident) -> list[User]:
     return list(db.session.scalars(_workers(incident).distinct().order_by(User.name)))
 
 
-def member_by_email(incident: Incident, email: str, field: str = "assignee") -> User:
-    """A person named in the input who is to act on the incident: 422 naming `field` unless they
-    may work incidents of its body."""
+def member_by_email(incident: Incident, email: str) -> User:
+    """The person a task is assigned to: 422 `assignee` unless they may work incidents of its body."""
     user = db.session.scalar(_workers(incident).where(func.lower(User.email) == email.strip().lower()).limit(1))
     if user is None:
         raise ValidationFailed(_("入力内容に誤りがあります。"),
-                               {field: _("この団体でインシデント対応を行える担当者ではありません（監査担当・職員・他団体の方は指定できません）。")})
+                               {"assignee": _("この団体でインシデント対応を行える担当者ではありません（監査担当・職員・他団体の方は指定できません）。")})
     return user
 
 
