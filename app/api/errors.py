@@ -1,10 +1,9 @@
 """The JSON error shape and the order of checks: 400/415, then 422, then 403, then 409."""
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -13,6 +12,7 @@ from app.api import bp
 from app.auth.models import User
 from app.auth.services import user_for_token
 from app.core.errors import HTTP_ERROR_CODES, DomainError
+from app.core.schemas import PatchInput
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,14 +67,18 @@ def parse_json(model: type[M]) -> M:
         raise ApiError(415, "unsupported_media_type", "expected Content-Type: application/json")
     raw = request.get_data(cache=True)
     try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request", "the body is not valid JSON") from None
+        payload = current_app.json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_request", f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise ApiError(422, "invalid", "expected a JSON object", {"body": "expected an object"})
+    if issubclass(model, PatchInput) and (refusal := model.refusal_of(set(payload))) is not None:
+        raise ApiError(422, "invalid", refusal, {"body": refusal})
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):  # e.g. nested deeper than pydantic reads
+            raise ApiError(400, "bad_request", "the body is not valid JSON: " + exc.errors()[0]["msg"]) from None
         raise ApiError(422, "invalid", "invalid input", pydantic_fields(exc)) from None
 
 

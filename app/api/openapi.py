@@ -29,7 +29,8 @@ INCIDENT = {
                    "`ordinance_sensitive` (条例要配慮個人情報) and answers it where the body's profile says its "
                    "ordinance defines it (reporting.ordinance_sensitive). Creation also accepts `reported_at` and "
                    "`acknowledged_at` for an incident handled on paper while the system was down (detected ≤ "
-                   "reported ≤ acknowledged ≤ now; an acknowledged one is not escalated); the answer's "
+                   "reported ≤ acknowledged ≤ now; an acknowledged one is not escalated; only a role that may "
+                   "acknowledge may send them, otherwise 403 naming them in `fields`); the answer's "
                    "`recorded_late` marks such an entry and `reported_at` is the real report time (else created_at).",
     "properties": {
         "id": {"type": "integer"}, "reference": {"type": "string", "example": "AGEO-2026-0001"},
@@ -222,11 +223,13 @@ def build_document() -> dict:
         "/api/v1/incidents/{id}/tasks": {"parameters": incident_id,
             "get": {"description": "Extension fields: code, source (common / category / category.sub / manual), "
                                    "guidance, role, assignee.", "responses": _ok(200, collection) | _errors(401, 404)},
-            "post": {"description": "Extension: add a task by hand.", "requestBody": _body("TaskCreate"),
+            "post": {"description": "Extension: add a task by hand; `assignee` as in PATCH.", "requestBody": _body("TaskCreate"),
                      "responses": _ok(201, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
         "/api/v1/incidents/{id}/tasks/{task_id}": {
             "parameters": incident_id + [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "patch": {"description": "`done` completes or reopens; extension: `assignee` (a member's e-mail, null clears).",
+            "patch": {"description": "`done` completes or reopens (null is 422); extension: `assignee` (the e-mail of a "
+                                     "person of the body whose role may work incidents, else 422 `fields.assignee`; null "
+                                     "clears). `{}` is 422 naming the fields one may send.",
                       "requestBody": _body("TaskUpdate"),
                       "responses": _ok(200, {"type": "object"}) | _errors(400, 401, 403, 404, 415, 422)}},
         "/api/v1/incidents/{id}/timeline": {"parameters": incident_id, "get": {
@@ -265,7 +268,11 @@ def build_document() -> dict:
     }
     document = {
         "openapi": "3.1.0",
-        "info": {"title": "CSIRT case management for Japanese local governments", "version": "1"},
+        "info": {"title": "CSIRT case management for Japanese local governments", "version": "1",
+                 "description": "Every JSON body: invalid JSON, including JSON nested too deeply to read "
+                                "(hundreds of levels), is 400; a body that is not an object, or null where a field's schema does "
+                                "not admit null, is 422. Fields that change what the system does need their own "
+                                "permission beside the operation's (403 naming them; README, \"Field-level rules\")."},
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
         "paths": {
@@ -287,8 +294,10 @@ def build_document() -> dict:
                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "get": {"responses": _ok(200, incident_ref) | _errors(401, 404)},
                 "patch": {"requestBody": _body("IncidentUpdate"),
-                          "description": "`severity` with `severity_reason` overrides the derived severity; "
-                                         "`severity: null` returns to the derived one.",
+                          "description": "`severity` with `severity_reason` overrides the derived severity "
+                                         "(403 for a role that may edit but not override); `severity: null` returns "
+                                         "to the derived one. A body with only `version` is 422 naming the fields one "
+                                         "may send; null for a field the incident cannot be without is 422.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
         } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths() | _report_paths(),

@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash
 from app.auth.models import Membership, User
 from app.auth.services import MIN_PASSWORD_LENGTH, deactivated, hash_password, revoke_sessions
 from app.core.db import db
-from app.core.permissions import Role
+from app.core.permissions import Permission, Role, permissions_for
 from app.core.yamlfile import YamlFileError, parse_yaml
 from app.escalation.plan import replace_plan
 from app.escalation.policy import Level
@@ -147,6 +147,9 @@ def _csv_to_data(text: str, organization: str | None) -> dict:
 
 def _check_references(roster: RosterFile, filename: str) -> None:
     emails = [p.email.lower() for p in roster.people]
+    # a deputy and whoever is on call is paged to acknowledge: only a role that may acknowledge
+    workers = {p.email.lower() for p in roster.people if Permission.INCIDENT_WORK in permissions_for({r.value for r in p.roles})}
+    not_worker = "holds no role that may acknowledge incidents (not reporter or auditor)"
     for i, email in enumerate(emails):
         if emails.index(email) != i:
             raise RosterError(f"{filename}: people[{i}] ({email}): email: listed twice")
@@ -155,10 +158,14 @@ def _check_references(roster: RosterFile, filename: str) -> None:
             raise RosterError(f"{filename}: people[{i}] ({person.email}): deputy_of: {person.deputy_of} is not in this file")
         if person.deputy_of and person.deputy_of.lower() == person.email.lower():
             raise RosterError(f"{filename}: people[{i}] ({person.email}): deputy_of: cannot be their own deputy")
+        if person.deputy_of and person.email.lower() not in workers:
+            raise RosterError(f"{filename}: people[{i}] ({person.email}): deputy_of: a deputy {not_worker}")
     for i, rotation in enumerate(roster.on_call):
         for member in rotation.members:
             if member.lower() not in emails:
                 raise RosterError(f"{filename}: on_call[{i}]: members: {member} is not in this file")
+            if member.lower() not in workers:
+                raise RosterError(f"{filename}: on_call[{i}]: members: {member} {not_worker}")
     roles = [r.role for r in roster.on_call]
     for i, role in enumerate(roles):
         if roles.index(role) != i:
@@ -166,6 +173,8 @@ def _check_references(roster: RosterFile, filename: str) -> None:
     for i, cover in enumerate(roster.on_call_overrides):
         if cover.email.lower() not in emails:
             raise RosterError(f"{filename}: on_call_overrides[{i}]: email: {cover.email} is not in this file")
+        if cover.email.lower() not in workers:
+            raise RosterError(f"{filename}: on_call_overrides[{i}]: email: {cover.email} {not_worker}")
         if cover.ends <= cover.starts:
             raise RosterError(f"{filename}: on_call_overrides[{i}]: ends: must be after starts")
 

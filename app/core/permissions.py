@@ -66,3 +66,34 @@ def permissions_for(roles: set[str]) -> frozenset[Permission]:
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(Role(role), frozenset())
     return frozenset(granted)
+
+
+def roles_with(permission: Permission) -> frozenset[str]:
+    """The roles that grant `permission`: whom a task may be assigned to, who may cover a role."""
+    return frozenset(role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+
+
+# Field-level rules (issue 15): the fields that change what the system does for everyone, and the
+# permission that setting each one needs, per operation. Sending such a field without it is 403
+# naming the field, even where the operation itself is allowed (a 職員 may report an incident but
+# not record it as acknowledged: an acknowledged incident is never escalated). The other fields
+# need only the operation's own permission, given here too so the table reads whole.
+OPERATION_PERMISSIONS: dict[str, Permission] = {
+    "incident.create": P.INCIDENT_CREATE,
+    "incident.update": P.INCIDENT_EDIT,
+    "stage.move": P.INCIDENT_EDIT,
+    "task.create": P.INCIDENT_WORK,
+    "task.update": P.INCIDENT_WORK,
+    "deadline.met": P.INCIDENT_WORK,
+    "notice.create": P.INCIDENT_EDIT,
+}
+FIELD_PERMISSIONS: dict[str, dict[str, Permission]] = {
+    # recording times after the fact is acknowledging: it stops escalation and starts the clocks
+    "incident.create": {"reported_at": P.INCIDENT_WORK, "acknowledged_at": P.INCIDENT_WORK},
+    "incident.update": {"severity": P.INCIDENT_OVERRIDE_SEVERITY, "severity_reason": P.INCIDENT_OVERRIDE_SEVERITY},
+    "stage.move": {"override": P.INCIDENT_OVERRIDE_GATE},  # closing and reopening: INCIDENT_CLOSE, by target
+    "task.create": {"required": P.INCIDENT_WORK, "assignee": P.INCIDENT_WORK},
+    "task.update": {"done": P.INCIDENT_WORK, "assignee": P.INCIDENT_WORK},
+    "deadline.met": {"met_at": P.INCIDENT_WORK},
+    "notice.create": {"due_at": P.INCIDENT_EDIT},
+}

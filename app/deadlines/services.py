@@ -5,19 +5,19 @@ import datetime as dt
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.auth.models import User
 from app.core.db import db
 from app.core.durations import parse_duration
-from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Permission
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.timeutil import format_display, now_utc
 from app.deadlines.models import Deadline
 from app.deadlines.rules import BodyOptions, DeadlineRule, ReportingFacts, RuleSet, due_deadlines
 from app.escalation.models import Notification, NotificationStatus
 from app.incidents import timeline
-from app.incidents.access import can, visibility_clause
+from app.incidents.access import authorize, visibility_clause
 from app.incidents.models import Incident, Stage
 from app.organizations.services import get_profile
 
@@ -133,8 +133,8 @@ def mark_met(user: User, incident: Incident, deadline: Deadline, reference: str 
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"met_at": _("未来の日時は指定できません。")})
     if met_at is not None and met_at < incident.detected_at:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"met_at": _("検知日時より前の日時は指定できません。")})
-    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
-        raise Forbidden(_("期限を完了にする権限がありません。"))
+    authorize(user, incident.organization_id, "deadline.met", {"met_at"} if met_at is not None else (),
+              _l("期限を完了にする権限がありません。"))
     if deadline.met_at is not None:
         raise Conflict(_("この期限はすでに完了しています。"), {"met_at": format_display(deadline.met_at)})
     deadline.met_at, deadline.met_by = met_at or now, user
@@ -158,8 +158,8 @@ def add_notice(user: User, incident: Incident, kind: str, due: dt.datetime | Non
     notice = rules.notice(kind)
     if notice is None:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"kind": _("この団体で追加できる報告・通知の種類ではありません。")})
-    if not can(user, Permission.INCIDENT_EDIT, incident.organization_id):
-        raise Forbidden(_("報告・通知を追加する権限がありません。"))
+    authorize(user, incident.organization_id, "notice.create", {"due_at"} if due is not None else (),
+              _l("報告・通知を追加する権限がありません。"))
     deadline = db.session.scalar(select(Deadline).where(Deadline.incident_id == incident.id, Deadline.kind == kind))
     if deadline is not None and deadline.withdrawn_at is None:
         raise Conflict(_("この報告・通知はすでに追加されています。"), {"kind": kind})

@@ -1,6 +1,8 @@
 """Who may see and do what with incidents: one place for pages and the API."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -8,7 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Permission, permissions_for
+from app.core.permissions import FIELD_PERMISSIONS, OPERATION_PERMISSIONS, Permission, permissions_for
 from app.incidents.models import Incident
 from app.organizations.models import Organization
 from app.organizations.services import organization_by_code, organizations_by_ids
@@ -16,6 +18,18 @@ from app.organizations.services import organization_by_code, organizations_by_id
 
 def can(user: User, permission: Permission, organization_id: int) -> bool:
     return permission in permissions_for(user.roles_in(organization_id))
+
+
+def authorize(user: User, organization_id: int, operation: str, sent: Iterable[str], refusal) -> None:
+    """The operation's permission (403 with `refusal`, a lazy_gettext message), then each sent
+    field's (app/core/permissions.py FIELD_PERMISSIONS: 403 naming the fields)."""
+    if not can(user, OPERATION_PERMISSIONS[operation], organization_id):
+        raise Forbidden(str(refusal))
+    rules = FIELD_PERMISSIONS[operation]
+    denied = sorted(name for name in set(sent) if name in rules and not can(user, rules[name], organization_id))
+    if denied:
+        raise Forbidden(_("あなたの役割では設定できない項目があります。"),
+                        {name: _("この項目を設定する権限がありません。") for name in denied})
 
 
 def readable_organizations(user: User) -> tuple[list[int], list[int]]:

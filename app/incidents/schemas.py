@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
-from app.core.schemas import PagedQuery, StrictInput
+from app.core.schemas import PagedQuery, PatchInput, StrictInput
 from app.incidents.models import Impact, Severity, Source, Stage
 
 
@@ -71,14 +71,15 @@ class PersonalData(StrictInput):
 
 
 class IncidentFields(StrictInput):
-    """Fields shared by create and update; on update every one is optional."""
+    """Fields shared by create and update; on update every one is optional. Those an incident
+    cannot be without may be left out but not sent as null (see PatchInput)."""
 
-    title: Title | None = None
+    title: Title = None
     description: Description | None = None
-    threat_category: Code | None = None
+    threat_category: Code = None
     subcategory: Code | None = None
-    detected_at: Moment | None = None
-    source: Source | None = None
+    detected_at: Moment = None
+    source: Source = None
     network_segments: list[Code] | None = Field(default=None, max_length=10)
     impacts: list[Impact] | None = Field(default=None, max_length=10)
     asset_classes: dict[Code, Code] | None = Field(default=None, max_length=10)
@@ -96,7 +97,7 @@ class IncidentCreate(IncidentFields):
     acknowledged_at: Moment | None = None
 
 
-class IncidentUpdate(IncidentFields):
+class IncidentUpdate(IncidentFields, PatchInput):
     version: int
     severity: Severity | None = None
     severity_reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_nul)] | None = None

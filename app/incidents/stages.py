@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
 from app.core.db import db
@@ -11,7 +12,7 @@ from app.core.permissions import Permission
 from app.core.timeutil import now_utc
 from app.deadlines.services import describe, sync_deadlines
 from app.incidents import timeline
-from app.incidents.access import can
+from app.incidents.access import authorize, can
 from app.incidents.models import STAGE_LABELS, Incident, Stage
 from app.incidents.tasks import open_required
 from app.records import services as records
@@ -41,12 +42,10 @@ def move_stage(user: User, incident: Incident, to: str, reason: str | None = Non
     target = ORDER.index(to)
     closing = to == Stage.CLOSED.value and not not_incident
     reopening = incident.stage == Stage.CLOSED.value
-    if not can(user, Permission.INCIDENT_EDIT, incident.organization_id):
-        raise Forbidden(_("段階を変更する権限がありません。"))
+    authorize(user, incident.organization_id, "stage.move", {"override"} if override else (),
+              _l("段階を変更する権限がありません。"))
     if (closing or reopening) and not can(user, Permission.INCIDENT_CLOSE, incident.organization_id):
         raise Forbidden(_("終結・再開できるのは統括情報セキュリティ責任者・CISOです。"))
-    if override and not can(user, Permission.INCIDENT_OVERRIDE_GATE, incident.organization_id):
-        raise Forbidden(_("強制移行できるのは統括情報セキュリティ責任者・CISOです。"))
     if target == current:
         raise Conflict(_("すでにこの段階です。"), {"to": to})
     if not_incident:

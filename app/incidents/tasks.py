@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 
 from app.auth.models import Membership, User
 from app.core.db import db
-from app.core.errors import Forbidden, NotFound, ValidationFailed
-from app.core.permissions import Permission
+from app.core.errors import NotFound, ValidationFailed
+from app.core.permissions import Permission, roles_with
 from app.core.timeutil import now_utc
 from app.incidents import timeline
-from app.incidents.access import can
+from app.incidents.access import authorize
 from app.incidents.models import Incident, Stage, Task
 from app.incidents.playbook import Playbook, playbook_for
 from app.organizations.services import get_profile
@@ -69,35 +70,35 @@ def get_task(incident: Incident, task_id: int) -> Task:
     return task
 
 
-def _require_work(user: User, incident: Incident) -> None:
-    if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
-        raise Forbidden(_("このインシデントの作業を行う権限がありません。"))
+def _require_work(user: User, incident: Incident, operation: str, sent: set[str]) -> None:
+    authorize(user, incident.organization_id, operation, sent, _l("このインシデントの作業を行う権限がありません。"))
+
+
+def _workers(incident: Incident):
+    """People of the incident's body who may complete its tasks (not auditors, not reporters)."""
+    return select(User).join(Membership).where(
+        Membership.organization_id == incident.organization_id, Membership.active.is_(True),
+        Membership.role.in_(roles_with(Permission.INCIDENT_WORK)))
 
 
 def members_of(incident: Incident) -> list[User]:
-    """Active people of the incident's body, for the assignee choices."""
-    return list(db.session.scalars(
-        select(User).join(Membership).where(Membership.organization_id == incident.organization_id,
-                                            Membership.active.is_(True)).distinct().order_by(User.name)
-    ))
+    """The assignee choices: those who may complete the task."""
+    return list(db.session.scalars(_workers(incident).distinct().order_by(User.name)))
 
 
 def member_by_email(incident: Incident, email: str) -> User:
-    user = db.session.scalar(
-        select(User).join(Membership).where(
-            func.lower(User.email) == email.strip().lower(), Membership.organization_id == incident.organization_id,
-            Membership.active.is_(True),
-        ).limit(1)
-    )
+    """The person a task is assigned to: 422 `assignee` unless they may work incidents of its body."""
+    user = db.session.scalar(_workers(incident).where(func.lower(User.email) == email.strip().lower()).limit(1))
     if user is None:
-        raise ValidationFailed(_("入力内容に誤りがあります。"), {"assignee": _("この団体の担当者ではありません。")})
+        raise ValidationFailed(_("入力内容に誤りがあります。"),
+                               {"assignee": _("この団体でインシデント対応を行える担当者ではありません（監査担当・職員・他団体の方は指定できません）。")})
     return user
 
 
 def update_task(user: User, incident: Incident, task: Task, done: bool | None = None,
                 assignee_email: str | None = None, assign: bool = False) -> Task:
     assignee = member_by_email(incident, assignee_email) if assign and assignee_email else None
-    _require_work(user, incident)
+    _require_work(user, incident, "task.update", ({"done"} if done is not None else set()) | ({"assignee"} if assign else set()))
     if assign and task.assignee_id != (assignee.id if assignee else None):
         task.assignee_id = assignee.id if assignee else None
         task.assignee = assignee
@@ -120,7 +121,7 @@ def add_task(user: User, incident: Incident, stage: str, title: str, guidance: s
     assignee = member_by_email(incident, assignee_email) if assignee_email else None
     if stage == Stage.CLOSED.value:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"stage": _("終結の段階にはタスクを追加できません。")})
-    _require_work(user, incident)
+    _require_work(user, incident, "task.create", ({"required"} if required else set()) | ({"assignee"} if assignee else set()))
     position = (db.session.scalar(select(func.max(Task.position)).where(Task.incident_id == incident.id)) or 0) + 1
     task = Task(incident_id=incident.id, stage=stage, code=None, source="manual", title=title, guidance=guidance,
                 required=required, position=position, created_by_id=user.id,

@@ -110,9 +110,18 @@ def new():
             _show_errors(form, form_messages(exc))
         except DomainError as exc:
             db.session.rollback()
+            if exc.status == 403:  # a field the role may not set (the paper times, not shown to it): refused
+                labels = "、".join(str(getattr(form, name).label.text) for name in exc.fields if hasattr(form, name))
+                flash(f"{exc.message}（{labels}）" if labels else exc.message, "error")
+                return _new_form(form, org, profile, report), 403
             _show_errors(form, exc.fields or {"form": exc.message})
+    return _new_form(form, org, profile, report), (422 if form.errors else 200)
+
+
+def _new_form(form, org, profile, report) -> str:
     return render_template("incidents/form.html", form=form, org=org, profile=profile, incident=None, report=report,
-                           asset_values=_asset_values(profile)), (422 if form.errors else 200)
+                           asset_values=_asset_values(profile),
+                           may_record_late=can(current_user, Permission.INCIDENT_WORK, org.id))
 
 
 def _report_to_open(org):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from app.core.schemas import StrictInput
+from app.core.schemas import PatchInput, StrictInput
 from app.incidents.models import Stage
 from app.incidents.schemas import Text, _no_nul
 
@@ -20,8 +20,8 @@ class StageMove(StrictInput):
     not_incident: bool = False
 
 
-class TaskUpdate(StrictInput):
-    done: bool | None = None
+class TaskUpdate(PatchInput):
+    done: bool = None  # true completes, false reopens; null is not a state
     assignee: Email | None = None  # an e-mail of the body's members; null clears
 
 

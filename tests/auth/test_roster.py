@@ -293,6 +293,15 @@ BAD_ENTRIES = {
                            ["people[1]", "ito@city.example.jp", "deputy_of", "nobody@city.example.jp"]),
     "own deputy": (_bad(lambda d: d["people"][1].update(deputy_of="ito@city.example.jp")),
                    ["people[1]", "ito@city.example.jp", "deputy_of"]),
+    # issue 15 item 9: whoever is paged to acknowledge must be able to (not a reporter or an auditor)
+    "auditor as deputy": (_bad(lambda d: d["people"][0].update(roles=["auditor"])),
+                          ["people[0]", "sato@city.example.jp", "deputy_of", "may acknowledge"]),
+    "reporter on call": (_bad(lambda d: (d["people"][2].update(roles=["reporter"]), d.update(on_call=[
+        {"role": "csirt", "starts": "2026-04-06T08:30:00+09:00", "members": ["kato@city.example.jp"]}]))),
+                         ["on_call[0]", "kato@city.example.jp", "may acknowledge"]),
+    "auditor covering a role": (_bad(lambda d: (d["people"][2].update(roles=["auditor"]), d.update(on_call_overrides=[
+        {"role": "csirt", "email": "kato@city.example.jp", "starts": "2026-04-06T08:30:00+09:00",
+         "ends": "2026-04-07T08:30:00+09:00"}]))), ["on_call_overrides[0]", "kato@city.example.jp", "may acknowledge"]),
     "duplicate email": (_bad(lambda d: d["people"].append(dict(people()[1], name="別人"))),
                         ["people[3]", "ito@city.example.jp", "listed twice"]),
     "no roles": (_bad(lambda d: d["people"][1].update(roles=[])), ["people[1]", "ito@city.example.jp", "roles"]),

@@ -171,8 +171,6 @@ def _aim(case, data: dict) -> None:
         if body.get("network_segments"):
             body["network_segments"] = data["segments"][: len(body["network_segments"])]
         body.pop("asset_classes", None)
-        if body.get("source", "") is None:
-            body.pop("source")  # the schema allows null; the service answers 422 "入力してください" (see the report)
         if "detected_at" in body:
             body["detected_at"] = PAST
     elif key == "PUT /api/v1/incidents/{id}/post-incident-record":

@@ -76,3 +76,47 @@ def test_the_new_incident_form_takes_the_paper_times(client, factory):
     [row] = client.get(API, headers=headers).json["items"]
     got = client.get(f"{API}/{row['id']}", headers=headers).json
     assert (got["recorded_late"], got["acknowledged_at"]) == (True, "2026-10-06T01:00:00Z")
+
+
+MY_NUMBER_LEAK = BODY | {"title": "特定個人情報ファイルの持ち出し", "impacts": ["leak"],
+                         "personal_data": {"involved": True, "my_number": True, "persons": 3200}}
+
+
+def test_a_reporter_cannot_file_a_leak_as_already_acknowledged(client, factory):
+    """Issue 15 item 1: a 職員 who may report may not record the paper times (they would stop escalation)."""
+    from app.escalation.ticker import tick
+
+    reporter = factory.headers(factory.user({"ageo": ["reporter"]}))
+    csirt = factory.headers(factory.user({"ageo": ["csirt"]}))
+    for times in ({"acknowledged_at": "2026-10-06T10:00:00+09:00"}, {"reported_at": "2026-10-06T09:20:00+09:00"}):
+        refused = client.post(API, headers=reporter, json=MY_NUMBER_LEAK | times)
+        assert refused.status_code == 403, refused.json
+        assert refused.json["error"]["code"] == "forbidden" and set(refused.json["error"]["fields"]) == set(times)
+    assert client.get(API, headers=csirt).json["total"] == 0  # nothing was created
+    created = client.post(API, headers=reporter, json=MY_NUMBER_LEAK)
+    assert created.status_code == 201, created.json
+    got = created.json
+    assert (got["severity"], got["acknowledged_at"], got["recorded_late"]) == ("critical", None, False)
+    assert got["escalation"]["state"] == "active"
+    tick()
+    sent = client.get(f"{API}/{got['id']}/notifications", headers=csirt).json
+    assert [n["level"] for n in sent["items"] if n["event"] == "escalation"][:1] == [1]  # level 1 paged
+
+
+def test_the_new_incident_form_offers_and_takes_paper_times_only_from_those_who_may_acknowledge(client, factory):
+    reporter = factory.user({"ageo": ["reporter"]})
+    login(client, reporter)
+    page = client.get("/incidents/new?organization=ageo")
+    assert page.status_code == 200 and "紙で対応した事案を後日登録する" not in page.text
+    assert 'name="acknowledged_at"' not in page.text
+    form = {"csrf_token": csrf_token(page.text), "title": "紙で受け付けた事案", "threat_category": "intentional",
+            "detected_at": "2026-10-06T09:00", "source": "internal", "pd_my_number": "y",
+            "acknowledged_at": "2026-10-06T10:00"}
+    response = client.post("/incidents/new?organization=ageo", data=form)
+    assert response.status_code == 403 and "受領（確認）した日時" in response.text
+    csirt = factory.headers(factory.user({"ageo": ["csirt"]}))
+    assert client.get(API, headers=csirt).json["total"] == 0
+    form.pop("acknowledged_at")
+    assert client.post("/incidents/new?organization=ageo", data=form).status_code == 302
+    [row] = client.get(API, headers=csirt).json["items"]
+    assert (row["severity"], row["acknowledged_at"]) == ("critical", None)

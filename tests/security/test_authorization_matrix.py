@@ -13,8 +13,10 @@ import functools
 from app import create_app
 from app.auth.services import hash_password
 from app.config import Config
+from app.core.permissions import FIELD_PERMISSIONS
 from tests import factories
 from tests.factories import PASSWORD
+from tests.security.fields import FIELD_ACTORS, REQUESTS, expand_fields, run_fields
 from tests.security.support import ACTORS, expand, run_matrix, url_map_keys
 
 COLUMN_OF = {actor.name: actor.column for actor in ACTORS}
@@ -196,3 +198,51 @@ def test_every_role_gets_exactly_its_rights_on_every_rule(app, factory, monkeypa
           f"{len(EXPECTED)} rows, {len(ACTORS)} actors, {len(run.answers)} cells; set-up {run.setup_s:.1f} s, "
           f"requests {run.requests_s:.1f} s; {len(KNOWN_GAPS)} known gaps")
     assert not (problems + wrong), "\n".join(problems + wrong)
+
+
+# The field level (issue 15, item 1): who may set each field that changes what the system does,
+# one incident per cell (tests/security/fields.py). Field None: the operation without such a field.
+#                                        reporter csirt officer executive auditor admin
+FIELD_EXPECTED: dict[tuple[str, str | None], str] = {
+    ("incident.create", None):              "A A A A F A",
+    ("incident.create", "reported_at"):     "F A A A F A",   # recorded after the fact: acknowledging
+    ("incident.create", "acknowledged_at"): "F A A A F A",   # stops escalation: only who may acknowledge
+    ("page:incident.create", None):              "A A A A F A",
+    ("page:incident.create", "reported_at"):     "F A A A F A",
+    ("page:incident.create", "acknowledged_at"): "F A A A F A",
+    ("incident.update", None):              "F A F A F A",
+    ("incident.update", "severity"):        "F A F A F A",
+    ("incident.update", "severity_reason"): "F A F A F A",
+    ("stage.move", None):                   "F A F A F A",   # 409 for open required tasks counts as allowed
+    ("stage.move", "override"):             "F F F A F A",   # past open required tasks: executives only
+    ("task.create", None):                  "F A A A F A",
+    ("task.create", "required"):            "F A A A F A",
+    ("task.create", "assignee"):            "F A A A F A",
+    ("task.update", "done"):                "F A A A F A",
+    ("task.update", "assignee"):            "F A A A F A",
+    ("deadline.met", None):                 "F A A A F A",
+    ("deadline.met", "met_at"):             "F A A A F A",
+    ("notice.create", None):                "F A F A F A",
+    ("notice.create", "due_at"):            "F A F A F A",
+}
+
+
+def test_the_field_table_covers_every_field_rule():
+    guarded = {(operation, name) for operation, rules in FIELD_PERMISSIONS.items() for name in rules}
+    rows = {(operation.removeprefix("page:"), name) for operation, name in FIELD_EXPECTED}
+    assert guarded <= rows, f"fields of FIELD_PERMISSIONS without a row: {sorted(guarded - rows)}"
+    baselines = {(operation, None) for operation, _name in guarded} - {("task.update", None)}  # {} is 422 there
+    assert baselines <= rows
+    assert set(FIELD_EXPECTED) == set(REQUESTS)
+    for row in FIELD_EXPECTED.values():
+        expand_fields(row)
+
+
+def test_every_role_may_set_exactly_its_fields(app, factory, monkeypatch):
+    monkeypatch.setattr(factories, "hash_password", lambda _password: _password_hash())
+    answers = run_fields(app, factory, list(FIELD_EXPECTED))
+    wrong = [f"{operation} {name or '(no guarded field)'} as {actor}: got {got} ({seen}), expected {expected}"
+             for (operation, name, actor), (got, seen) in sorted(answers.items(), key=str)
+             if got != (expected := expand_fields(FIELD_EXPECTED[(operation, name)])[FIELD_ACTORS[actor]])]
+    assert len(answers) == len(FIELD_EXPECTED) * len(FIELD_ACTORS)
+    assert not wrong, "\n".join(wrong)

@@ -83,3 +83,13 @@ def test_an_oversized_body_is_413_on_every_writing_endpoint(app, client, factory
             assert response.json["error"]["code"] == "too_large"
         seen += 1
     assert seen >= 30
+
+
+def test_nothing_outside_the_backup_decompresses():
+    """Issue 15 item 10 (zip bombs): XLSX is only written, mail and form attachments and evidence are
+    stored as received; the only archive the app opens is a backup (app/backup)."""
+    readers = re.compile(r"\bimport (zipfile|gzip|zlib|bz2|lzma|tarfile)\b|\bfrom (zipfile|gzip|zlib|bz2|lzma|tarfile)\b"
+                         r"|load_workbook|unpack_archive|decompress")
+    found = sorted(f"{path.relative_to(REPO_ROOT)}: {match.group()}" for path in _sources()
+                   for match in readers.finditer(path.read_text(encoding="utf-8")))
+    assert [line for line in found if not line.startswith("app/backup/")] == []
