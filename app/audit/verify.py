@@ -19,6 +19,7 @@ from sqlalchemy import and_, select
 from app.audit.chain import GENESIS, canonical_json, entry_mac, legacy_hash
 from app.audit.keys import Keyring, audit_keyring
 from app.audit.models import LEGACY_CHAIN, AuditEntry, AuditHead
+from app.core import jsonbody as bounded_json
 from app.core.db import db
 from app.core.timeutil import iso_utc, now_utc
 
@@ -90,7 +91,7 @@ def read_checkpoints(path: Path) -> list[tuple[str, dict]]:
             continue
         label = f"{path} line {number}"
         try:
-            checkpoint = json.loads(line)
+            checkpoint = bounded_json.loads(line)
         except ValueError:
             raise CheckpointError(f"{label} is not a checkpoint (not JSON)") from None
         found.append((label, checkpoint))

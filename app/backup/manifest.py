@@ -13,6 +13,7 @@ from pathlib import Path
 from app.audit.chain import canonical_json
 from app.audit.keys import Keyring
 from app.backup.archive import BackupError
+from app.core import jsonbody as bounded_json
 
 FORMAT = "csirt-backup/2"
 UNSIGNED_FORMATS = {"csirt-backup/1"}
@@ -33,7 +34,7 @@ def sign(manifest: dict, keyring: Keyring) -> dict:
 
 def read_manifest(root: Path, keyring: Keyring) -> dict:
     try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        manifest = bounded_json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BackupError(f"no readable manifest.json in {root}: {exc}") from exc
     if not isinstance(manifest, dict):

@@ -82,6 +82,15 @@ def test_deleting_the_newest_entries_and_resetting_the_head_is_found_through_a_c
     assert code == 1 and f"{kept_elsewhere} line 1) names #{ageo[-1].seq} (entry {ageo[-1].id})" in output
 
 
+def test_a_checkpoint_file_nested_thousands_deep_is_named_not_a_traceback(app, client, csirt, tmp_path):
+    client.post(API, headers=csirt, json=body("標的型メール"))
+    deep = tmp_path / "deep-checkpoints"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    code, output = cli(app, "audit", "verify", "--against", str(deep))
+    assert code != 0 and f"{deep} line 1 is not a checkpoint (not JSON)" in output, output
+    assert "Traceback" not in output and "RecursionError" not in output
+
+
 def old_entry_hash(row) -> str:
     """The product's own hash function before issue 15 (app/audit/services.py at 44be058)."""
     at = row.at if isinstance(row.at, dt.datetime) else dt.datetime.fromisoformat(str(row.at))

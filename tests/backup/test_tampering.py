@@ -106,6 +106,17 @@ def test_an_unsigned_backup_or_one_signed_with_an_unknown_key_is_refused(made, d
     _untouched(url, target)
 
 
+def test_a_manifest_nested_thousands_deep_is_refused_with_a_reason(made, databases, tmp_path, engine_name):
+    path, _manifest = made
+    (path / "manifest.json").chmod(0o600)
+    (path / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    url, target = databases.new(engine_name), tmp_path / "restored"
+    with pytest.raises(BackupError) as refused_:
+        restore_backup(url, target / "evidence", path)
+    assert str(refused_.value) == f"no readable manifest.json in {path}: the JSON is nested too deeply"
+    _untouched(url, target)
+
+
 def _member(name: str, kind: bytes = tarfile.REGTYPE, content: bytes = b"pwned", link: str = "") -> tuple:
     info = tarfile.TarInfo(name)
     info.type, info.linkname = kind, link
