@@ -231,12 +231,10 @@ def test_keys_from_the_environment(tmp_path):
     assert generated.current not in ring.keys
 
 
-def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
-    """One body's open transaction holds its chain's head; another body's entry is written meanwhile."""
-    if engine_name != "postgresql":
-        pytest.skip("SQLite has one write lock for the whole database")
-    headers = {code: factory.headers(factory.user({code: ["csirt"]})) for code in ("ageo", "saga")}
-    db.session.commit()
+def create_while_ageo_is_open(app, headers: dict, organization: str, *, chained: bool) -> tuple[list[int], float]:
+    """Creates an incident of `organization` while a transaction of ageo stays open with an audit entry:
+    pending, or (chained) already chained as its commit does, holding the chain's head. The holder
+    lets go after 30 s; answers the status codes and how long the create took."""
     from app.audit.services import append, write_pending
     holding, done = threading.Event(), threading.Event()
     answers: list[int] = []
@@ -244,57 +242,47 @@ def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
     def hold_ageo():
         with app.app_context():
             append(None, "test.hold", "test", None, "ageo", {})
-            write_pending(db.session)  # as its commit begins: the chain's head is locked
+            if chained:
+                write_pending(db.session)
+            else:
+                db.session.execute(text("SELECT 1"))
             holding.set()
             done.wait(timeout=30)
-            db.session.rollback()
+            db.session.commit()
 
     holder = threading.Thread(target=hold_ageo)
     holder.start()
     try:
         assert holding.wait(timeout=30)
-        with app.app_context():
-            db.session.execute(text("SET lock_timeout = '3s'"))
-            client = app.test_client()
-            answers.append(client.post(API, headers=headers["saga"], json=body("佐賀の事案") | {"organization": "saga"})
-                           .status_code)
-    finally:
-        done.set()
-        holder.join(timeout=30)
-    assert answers == [201]
-
-
-def test_a_transaction_locks_its_chain_only_when_it_commits(app, factory, engine_name):
-    """Issue 15, write throughput: an open transaction that has written its audit entries' rows of work
-    but not committed holds no chain: another request of the same body creates an incident meanwhile."""
-    if engine_name != "postgresql":
-        pytest.skip("SQLite has one write lock for the whole database")
-    headers = factory.headers(factory.user({"ageo": ["csirt"]}))
-    db.session.commit()
-    from app.audit.services import append
-    holding, done = threading.Event(), threading.Event()
-    answers: list[int] = []
-
-    def open_ageo_transaction():
-        with app.app_context():
-            append(None, "test.hold", "test", None, "ageo", {})
-            db.session.execute(text("SELECT 1"))
-            db.session.flush()
-            holding.set()
-            done.wait(timeout=30)
-            db.session.commit()
-
-    holder = threading.Thread(target=open_ageo_transaction)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
         began = time.monotonic()
-        answers.append(app.test_client().post(API, headers=headers, json=body("上尾の事案")).status_code)
+        answers.append(app.test_client().post(API, headers=headers, json=body("事案") | {"organization": organization})
+                       .status_code)
         waited = time.monotonic() - began
     finally:
         done.set()
         holder.join(timeout=30)
-    assert answers == [201] and waited < 10, (answers, waited)  # the holder lets go after 30 s
+    return answers, waited
+
+
+def test_bodies_do_not_wait_on_each_other(app, factory, engine_name):
+    """One body's committing transaction holds its chain's head; another body's entry is written meanwhile."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has one write lock for the whole database")
+    headers = factory.headers(factory.user({"saga": ["csirt"]}))
+    db.session.commit()
+    answers, waited = create_while_ageo_is_open(app, headers, "saga", chained=True)
+    assert answers == [201] and waited < 10, (answers, waited)
+
+
+def test_a_transaction_locks_its_chain_only_when_it_commits(app, factory, engine_name):
+    """Issue 15, write throughput: a transaction that has done its work but not begun to commit holds
+    no chain: another request of the same body creates an incident meanwhile."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has one write lock for the whole database")
+    headers = factory.headers(factory.user({"ageo": ["csirt"]}))
+    db.session.commit()
+    answers, waited = create_while_ageo_is_open(app, headers, "ageo", chained=False)
+    assert answers == [201] and waited < 10, (answers, waited)
     actions = [r.action for r in rows("SELECT action FROM audit_log WHERE chain = 'ageo' ORDER BY seq")]
     assert actions[-1] == "test.hold" and "incident.created" in actions[:-1], actions  # chained in commit order
     assert chains()["ageo"] == list(range(1, len(actions) + 1))
