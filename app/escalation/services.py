@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.auth.models import User
 from app.core.db import db
@@ -56,7 +56,7 @@ def start_escalation(incident: Incident, actor: User | None, reason: str) -> Esc
         _cancel_pending(incident)
     levels, source = levels_for(incident.organization_id, incident.severity)
     steps = expand(levels)
-    cycle = (db.session.scalar(select(func.max(Escalation.cycle)).where(Escalation.incident_id == incident.id)) or 0) + 1
+    cycle = previous.cycle + 1 if previous is not None else 1  # the latest is the highest cycle
     escalation = Escalation(incident_id=incident.id, cycle=cycle, severity=incident.severity, policy=steps,
                             started_at=now, next_step=0, updated_at=now,
                             next_at=now + dt.timedelta(seconds=steps[0]["offset_s"]) if steps else None,

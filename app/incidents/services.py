@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
@@ -134,19 +134,14 @@ def _recompute_severity(profile: Profile, incident: Incident) -> None:
 # --- references ---------------------------------------------------------------------------
 
 def _next_reference_number(organization_id: int, year: int) -> int:
-    """Increments the counter under a row lock (gapless: a rolled-back insert rolls it back too)."""
+    """Increments the counter under a row lock, in one statement (gapless: a rolled-back insert
+    rolls it back too)."""
     session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ReferenceCounter)
-        .values(organization_id=organization_id, year=year, last_number=0)
-        .on_conflict_do_nothing()
-    )
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ReferenceCounter).values(organization_id=organization_id, year=year, last_number=1)
     return session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.organization_id == organization_id, ReferenceCounter.year == year)
-        .values(last_number=ReferenceCounter.last_number + 1)
+        statement.on_conflict_do_update(index_elements=[ReferenceCounter.organization_id, ReferenceCounter.year],
+                                        set_={"last_number": ReferenceCounter.last_number + 1})
         .returning(ReferenceCounter.last_number)
     ).scalar_one()
 
