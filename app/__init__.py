@@ -57,6 +57,17 @@ def _refuse_nul():
     abort(400)
 
 
+def connect_subscribers() -> None:
+    """The domains that react to an incident's events (app/incidents/events.py), each from its
+    own registry. Connecting twice (several apps in one process) changes nothing."""
+    from app.deadlines import subscriptions as deadlines
+    from app.escalation import subscriptions as escalation
+    from app.records import subscriptions as records
+
+    for domain in (deadlines, escalation, records):
+        domain.connect()
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
@@ -114,6 +125,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.reviews.views import bp as reviews_bp
     from app.web import register_web
 
+    connect_subscribers()
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)

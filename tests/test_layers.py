@@ -19,15 +19,13 @@ KNOWN: set[tuple[str, str]] = {
     # the roster import reaches into escalation (its plan, policies and webhook check)
     ("app.auth.roster", "app.escalation.plan"), ("app.auth.roster", "app.escalation.policy"),
     ("app.auth.roster", "app.escalation.webhooks"),
-    # incidents drive the domains that react to them, instead of announcing events
+    # the incident's JSON includes its deadlines and escalation
     ("app.incidents.serializers", "app.deadlines.serializers"), ("app.incidents.serializers", "app.deadlines.services"),
-    ("app.incidents.serializers", "app.escalation.services"), ("app.incidents.services", "app.deadlines.services"),
-    ("app.incidents.services", "app.escalation.services"), ("app.incidents.stages", "app.deadlines.services"),
-    ("app.incidents.stages", "app.records.services"),
+    ("app.incidents.serializers", "app.escalation.services"),
     # escalation and deadlines share the outbox and call each other
     ("app.deadlines.reminders", "app.escalation.oncall"), ("app.deadlines.reminders", "app.escalation.outbox"),
     ("app.deadlines.services", "app.escalation.models"), ("app.escalation.models", "app.deadlines.models"),
-    ("app.escalation.services", "app.deadlines.services"), ("app.escalation.ticker", "app.deadlines.reminders"),
+    ("app.escalation.ticker", "app.deadlines.reminders"),
     # the triage queue's "needs attention now" reads escalations and deadlines
     ("app.intake.attention", "app.deadlines.models"), ("app.intake.attention", "app.escalation.models"),
 }

@@ -112,10 +112,6 @@ def _move(deadline: Deadline, due: dt.datetime, now: dt.datetime) -> None:
     deadline.approaching_notified_at = deadline.overdue_notified_at = None
 
 
-def describe(changes: list[str]) -> str:
-    return f"（期限 — {'、'.join(changes)}）" if changes else ""
-
-
 def get_deadline(incident: Incident, deadline_id: int) -> Deadline:
     deadline = db.session.scalar(select(Deadline).where(Deadline.id == deadline_id, Deadline.incident_id == incident.id,
                                                         Deadline.withdrawn_at.is_(None))) \

@@ -12,10 +12,9 @@ from app.core.db import db
 from app.core.errors import Forbidden
 from app.core.permissions import ROLE_LABELS, Permission, Role
 from app.core.timeutil import now_utc
-from app.deadlines.services import describe, sync_deadlines
 from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
 from app.escalation.policy import expand, levels_for
-from app.incidents import timeline
+from app.incidents import events, timeline
 from app.incidents.access import can
 from app.incidents.models import SEVERITY_LABELS, Incident
 
@@ -90,8 +89,8 @@ def acknowledge(user: User, incident: Incident, via: str) -> bool:
             escalation.state, escalation.next_at = EscalationState.ACKNOWLEDGED.value, None
     cancelled = _cancel_pending(incident)
     db.session.flush()
-    changes = sync_deadlines(incident) if first else []
-    timeline.record(incident, user, "acknowledged", f"{user.name} が受領（確認）しました（{via}）{describe(changes)}",
+    changes = events.deadline_changes(incident) if first else []
+    timeline.record(incident, user, "acknowledged", f"{user.name} が受領（確認）しました（{via}）{events.describe(changes)}",
                     {"via": via, "cycle": escalation.cycle if escalation else None, "cancelled": cancelled}
                     | ({"deadlines": changes} if changes else {}))
     return True

@@ -16,9 +16,7 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.timeutil import display_zone, format_display, now_utc
-from app.deadlines.services import describe, sync_deadlines
-from app.escalation.services import start_escalation
-from app.incidents import timeline
+from app.incidents import events, timeline
 from app.incidents.access import authorize, organization_for_input, readable_organizations, visibility_clause
 from app.incidents.models import SEVERITY_ORDER, Incident, IncidentCount, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
@@ -174,17 +172,16 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
     _refresh_search_text(incident)
     db.session.add(incident)
     db.session.flush()
-    deadlines = sync_deadlines(incident)
+    deadlines = events.deadline_changes(incident)
     late = f"（紙の記録から後日登録: 報告 {format_display(data.reported_at) or '—'}、受領 {format_display(data.acknowledged_at) or '—'}）" \
         if paper else ""
-    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）{late}{describe(deadlines)}",
+    timeline.record(incident, user, "created", f"{incident.reference} を登録しました（{profile.name}）{late}{events.describe(deadlines)}",
                     {"title": incident.title, "threat_category": incident.threat_category,
                      "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines}
                     | ({"recorded_late": True, "reported_at": data.reported_at, "acknowledged_at": data.acknowledged_at}
                        if paper else {}))
     sync_playbook_tasks(incident, user)
-    if incident.acknowledged_at is None:  # acknowledged on paper: nobody is to be paged now
-        start_escalation(incident, user, "登録")
+    events.announce(events.opened, incident, actor=user)
     return incident
 
 
@@ -223,14 +220,14 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
         incident.updated_at = now_utc()
         db.session.flush()
         names = "、".join(FIELD_LABELS.get(k, k) for k in changes)
-        deadlines = sync_deadlines(incident)
-        timeline.record(incident, user, "updated", f"{names} を変更しました{describe(deadlines)}",
+        deadlines = events.deadline_changes(incident)
+        timeline.record(incident, user, "updated", f"{names} を変更しました{events.describe(deadlines)}",
                         {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}}
                         | ({"deadlines": deadlines} if deadlines else {}))
         if {"threat_category", "subcategory"} & changes.keys():
             sync_playbook_tasks(incident, user)
         if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
-            start_escalation(incident, user, "重大度の引き上げ")
+            events.announce(events.severity_raised, incident, actor=user)
     return changes
 
 

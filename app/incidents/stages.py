@@ -10,12 +10,10 @@ from app.core.db import db
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.permissions import Permission
 from app.core.timeutil import now_utc
-from app.deadlines.services import describe, sync_deadlines
-from app.incidents import timeline
+from app.incidents import events, timeline
 from app.incidents.access import authorize, can
 from app.incidents.models import STAGE_LABELS, Incident, Stage
 from app.incidents.tasks import open_required
-from app.records import services as records
 
 ORDER = [s.value for s in Stage]
 
@@ -60,8 +58,6 @@ def move_stage(user: User, incident: Incident, to: str, reason: str | None = Non
         if blocking and not override:
             raise Conflict(_("必須タスクが %(n)s 件残っているため次の段階へ進めません。", n=len(blocking)),
                            {"tasks": ", ".join(t.title for t in blocking)})
-        if closing and records.record_for(incident) is None:
-            raise Conflict(_("終結には事後報告（原因・影響・対応措置・再発防止策）が必要です。"), {"to": to})
         data = {"overridden_tasks": [t.id for t in blocking]} if blocking else {}
         return _set_stage(user, incident, to, reason, kind="stage_overridden" if blocking else "stage_changed", data=data)
     return _set_stage(user, incident, to, reason, kind="stage_back")
@@ -69,28 +65,27 @@ def move_stage(user: User, incident: Incident, to: str, reason: str | None = Non
 
 def _set_stage(user: User, incident: Incident, to: str, reason: str | None, kind: str, not_incident: bool = False,
                data: dict | None = None) -> Incident:
-    before = incident.stage
+    before, now = incident.stage, now_utc()
+    approval = None
+    if to == Stage.CLOSED.value and not not_incident:  # before any change: refused without a record
+        approval = next(iter(events.announce(events.closing, incident, actor=user, at=now)), None)
     incident.stage = to
-    now = now_utc()
     incident.updated_at = now
     forward = ORDER.index(to) > ORDER.index(before)
     if forward and before == Stage.CONTAIN.value and incident.contained_at is None:
         incident.contained_at = now
     if forward and before == Stage.RECOVER.value and incident.recovered_at is None:
         incident.recovered_at = now
-    approval = None
     if to == Stage.CLOSED.value:
         incident.closed_at, incident.not_incident, incident.closed_reason = now, not_incident, reason
-        if not not_incident:
-            approval = records.approve(user, incident, now)
     elif before == Stage.CLOSED.value:
         incident.closed_at, incident.not_incident, incident.closed_reason = None, False, None
-        records.withdraw_approval(incident)
+        events.announce(events.reopened, incident)
     db.session.flush()
-    deadlines = sync_deadlines(incident)
+    deadlines = events.deadline_changes(incident)
     label = "非該当として終結" if not_incident else f"{stage_name(before)} → {stage_name(to)}"
     summary = f"段階: {label}" + (f"（理由: {reason}）" if reason else "") + \
-        (f"（事後報告を{user.name}が承認）" if approval else "") + describe(deadlines)
+        (f"（事後報告を{user.name}が承認）" if approval else "") + events.describe(deadlines)
     timeline.record(incident, user, kind, summary, {"from": before, "to": to, "reason": reason} | (data or {})
                     | ({"deadlines": deadlines} if deadlines else {}))
     return incident

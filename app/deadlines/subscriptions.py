@@ -1,0 +1,13 @@
+"""What the deadlines do when an incident announces (app/incidents/events.py)."""
+from __future__ import annotations
+
+from app.deadlines.services import sync_deadlines
+from app.incidents import events
+
+
+def _facts_changed(incident, **_data) -> list[str]:
+    return sync_deadlines(incident)
+
+
+def connect() -> None:
+    events.facts_changed.connect(_facts_changed)
