@@ -19,9 +19,6 @@ KNOWN: set[tuple[str, str]] = {
     # the roster import reaches into escalation (its plan, policies and webhook check)
     ("app.auth.roster", "app.escalation.plan"), ("app.auth.roster", "app.escalation.policy"),
     ("app.auth.roster", "app.escalation.webhooks"),
-    # the incident's JSON includes its deadlines and escalation
-    ("app.incidents.serializers", "app.deadlines.serializers"), ("app.incidents.serializers", "app.deadlines.services"),
-    ("app.incidents.serializers", "app.escalation.services"),
     # escalation and deadlines share the outbox and call each other
     ("app.deadlines.reminders", "app.escalation.oncall"), ("app.deadlines.reminders", "app.escalation.outbox"),
     ("app.deadlines.services", "app.escalation.models"), ("app.escalation.models", "app.deadlines.models"),

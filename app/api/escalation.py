@@ -3,14 +3,13 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import api_user
+from app.api.incident_json import incident_json
 from app.core.db import db
 from app.core.timeutil import iso_utc
 from app.escalation.models import Notification
 from app.escalation.queries import notifications_of
 from app.escalation.services import acknowledge
 from app.incidents.access import get_incident
-from app.incidents.serializers import incident_detail
-from app.incidents.services import severity_basis
 
 
 @bp.post("/incidents/<int:incident_id>/acknowledge")
@@ -18,7 +17,7 @@ def acknowledge_incident(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     acknowledge(api_user(), incident, "API")
     db.session.commit()
-    return jsonify(incident_detail(incident, severity_basis(incident)))
+    return jsonify(incident_json(incident))
 
 
 def notification_json(n: Notification) -> dict:

@@ -2,11 +2,12 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import api_user, parse_json, parse_query
+from app.api.incident_json import incident_json
 from app.core.db import db
 from app.incidents import services
 from app.incidents.access import get_incident
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
-from app.incidents.serializers import incident_detail, list_row
+from app.incidents.serializers import list_row
 
 
 @bp.post("/incidents")
@@ -14,7 +15,7 @@ def create_incident():
     data = parse_json(IncidentCreate)
     incident = services.open_incident(api_user(), data)
     db.session.commit()
-    return jsonify(incident_detail(incident, services.severity_basis(incident))), 201
+    return jsonify(incident_json(incident)), 201
 
 
 @bp.get("/incidents")
@@ -28,7 +29,7 @@ def list_incidents():
 @bp.get("/incidents/<int:incident_id>")
 def show_incident(incident_id: int):
     incident = get_incident(api_user(), incident_id)
-    return jsonify(incident_detail(incident, services.severity_basis(incident)))
+    return jsonify(incident_json(incident))
 
 
 @bp.patch("/incidents/<int:incident_id>")
@@ -37,4 +38,4 @@ def patch_incident(incident_id: int):
     data = parse_json(IncidentUpdate)
     services.update_incident(api_user(), incident, data)
     db.session.commit()
-    return jsonify(incident_detail(incident, services.severity_basis(incident)))
+    return jsonify(incident_json(incident))

@@ -3,11 +3,11 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import api_user, parse_json
+from app.api.incident_json import incident_json
 from app.core.db import db
 from app.incidents import notes, stages, tasks, timeline
 from app.incidents.access import get_incident
-from app.incidents.serializers import event_json, incident_detail, task_json
-from app.incidents.services import severity_basis
+from app.incidents.serializers import event_json, task_json
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
 
 
@@ -17,7 +17,7 @@ def move_stage(incident_id: int):
     data = parse_json(StageMove)
     stages.move_stage(api_user(), incident, data.to, data.reason, data.override, data.not_incident)
     db.session.commit()
-    return jsonify(incident_detail(incident, severity_basis(incident)))
+    return jsonify(incident_json(incident))
 
 
 @bp.get("/incidents/<int:incident_id>/tasks")

@@ -5,6 +5,7 @@ import datetime as dt
 
 from app.core.timeutil import iso_utc, now_utc
 from app.deadlines.models import Deadline
+from app.deadlines.services import deadlines_of
 
 
 def time_left(due_at: dt.datetime, now: dt.datetime | None = None) -> str:
@@ -34,3 +35,11 @@ def deadline_json(deadline: Deadline, now: dt.datetime | None = None) -> dict:
         "late": deadline.met_at is not None and deadline.met_at > deadline.due_at,
         "time_left": None if deadline.met_at else time_left(deadline.due_at, now),
     }
+
+
+def incident_deadlines_json(incident) -> dict:
+    """`deadlines`: what is owed outside the office (API.md: the regulatory kinds and notices a
+    handler added); `internal_deadlines`: the chain's own target times (an extension)."""
+    items = [deadline_json(d) for d in deadlines_of(incident)]
+    return {"deadlines": [d for d in items if d["category"] != "internal"],
+            "internal_deadlines": [d for d in items if d["category"] == "internal"]}

@@ -1,11 +1,9 @@
-"""The API's JSON shape of an incident (API.md, "Incident fields")."""
+"""The API's JSON shape of an incident's own fields (API.md, "Incident fields"); app/api/incident_json.py
+adds what the domains that react to it keep (deadlines, escalation)."""
 from __future__ import annotations
 
 from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
-from app.deadlines.serializers import deadline_json
-from app.deadlines.services import deadlines_of
-from app.escalation.services import escalation_summary
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 from app.organizations.services import get_profile
 
@@ -40,13 +38,6 @@ def incident_summary(incident: Incident) -> dict:
     }
 
 
-def _escalation(incident: Incident) -> dict | None:
-    summary = escalation_summary(incident)
-    if summary is None:
-        return None
-    return summary | {"next_at": iso_utc(summary["next_at"])}
-
-
 def incident_detail(incident: Incident, severity_basis: str | None = None) -> dict:
     return incident_summary(incident) | {
         "description": incident.description,
@@ -68,17 +59,7 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "recorded_late": incident.recorded_late,
         "not_incident": incident.not_incident,
         "closed_reason": incident.closed_reason,
-        **_deadlines(incident),
-        "escalation": _escalation(incident),
     }
-
-
-def _deadlines(incident: Incident) -> dict:
-    """`deadlines`: what is owed outside the office (API.md: the regulatory kinds and notices a
-    handler added); `internal_deadlines`: the chain's own target times (an extension)."""
-    items = [deadline_json(d) for d in deadlines_of(incident)]
-    return {"deadlines": [d for d in items if d["category"] != "internal"],
-            "internal_deadlines": [d for d in items if d["category"] == "internal"]}
 
 
 def personal_data_json(incident: Incident) -> dict:
