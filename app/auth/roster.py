@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import EmailStr, Field, field_validator
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -22,7 +22,8 @@ from app.auth.models import Membership, User
 from app.auth.services import MIN_PASSWORD_LENGTH, deactivated, hash_password, revoke_sessions
 from app.core.db import db
 from app.core.permissions import Permission, Role, permissions_for
-from app.core.yamlfile import YamlFileError, parse_yaml
+from app.core.schemas import StrictInput
+from app.core.yamlfile import YamlFileError, field_path, parse_yaml, read_text, validate_document
 from app.escalation.plan import replace_plan
 from app.escalation.policy import Level
 from app.escalation.webhooks import WebhookRefused, check_url
@@ -35,11 +36,7 @@ class RosterError(Exception):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PersonEntry(_Strict):
+class PersonEntry(StrictInput):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=200)
@@ -50,7 +47,7 @@ class PersonEntry(_Strict):
     available: bool = True
 
 
-class OnCallEntry(_Strict):
+class OnCallEntry(StrictInput):
     role: Role
     starts: dt.datetime
     members: list[EmailStr] = Field(min_length=1)
@@ -63,7 +60,7 @@ class OnCallEntry(_Strict):
         return value
 
 
-class OnCallOverrideEntry(_Strict):
+class OnCallOverrideEntry(StrictInput):
     """Extension: someone covers a role for a period, ahead of the rotation."""
 
     role: Role
@@ -79,7 +76,7 @@ class OnCallOverrideEntry(_Strict):
         return value
 
 
-class RosterFile(_Strict):
+class RosterFile(StrictInput):
     organization: str
     people: list[PersonEntry] = Field(min_length=1)
     on_call: list[OnCallEntry] = []
@@ -103,28 +100,16 @@ def _entry_name(data: dict, loc: tuple) -> str:
         email = people[loc[1]].get("email") if loc[1] < len(people) and isinstance(people[loc[1]], dict) else None
         rest = ".".join(str(p) for p in loc[2:])
         return f"people[{loc[1]}]" + (f" ({email})" if email else "") + (f": {rest}" if rest else "")
-    return ".".join(str(p) for p in loc) or "(top level)"
+    return field_path(loc)
 
 
 def read_roster(path: Path, organization: str | None = None) -> RosterFile:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix.lower() == ".csv":
-        data = _csv_to_data(text, organization)
-    else:
-        try:
-            data = parse_yaml(text, path.name)
-        except YamlFileError as exc:
-            raise RosterError(str(exc)) from exc
-        if not isinstance(data, dict):
-            raise RosterError(f"{path.name}: expected a mapping with organization and people")
-    try:
-        roster = RosterFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_entry_name(data, e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise RosterError(f"{path.name}: {problems}") from exc
+        text = read_text(path)
+        data = _csv_to_data(text, organization) if path.suffix.lower() == ".csv" else parse_yaml(text, path.name)
+    except YamlFileError as exc:
+        raise RosterError(str(exc)) from exc
+    roster = validate_document(RosterFile, data, path.name, RosterError, where=lambda loc: _entry_name(data, loc))
     _check_references(roster, path.name)
     return roster
 

@@ -12,7 +12,7 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.timeutil import format_display, now_utc
+from app.core.timeutil import CLOCK_SKEW, format_display, now_utc
 from app.deadlines.models import Deadline
 from app.deadlines.rules import BodyOptions, DeadlineRule, ReportingFacts, RuleSet, due_deadlines
 from app.escalation.models import Notification, NotificationStatus
@@ -22,7 +22,6 @@ from app.incidents.models import Incident, Stage
 from app.organizations.services import get_profile
 
 STAGE_ORDER = [s.value for s in Stage]
-CLOCK_SKEW = dt.timedelta(minutes=2)
 
 
 def rules_for(organization_code: str) -> tuple[RuleSet, BodyOptions]:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Row
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.timeutil import display_zone, format_display, now_utc
+from app.core.timeutil import CLOCK_SKEW, display_zone, format_display, now_utc
 from app.deadlines.services import describe, sync_deadlines
 from app.escalation.services import start_escalation
 from app.incidents import timeline
@@ -28,7 +28,6 @@ from app.organizations.models import Organization
 from app.organizations.profiles import Profile
 from app.organizations.services import get_profile, organization_id_for
 
-CLOCK_SKEW = dt.timedelta(minutes=2)
 FIELD_LABELS = {
     "title": "件名", "description": "内容", "threat_category": "脅威区分", "subcategory": "小区分",
     "detected_at": "検知日時", "source": "報告元", "network_segments": "ネットワーク", "impacts": "被害",
