@@ -5,13 +5,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from flask import current_app
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.permissions import Role
+from app.core.playbooks import playbooks
 from app.core.schemas import StrictDocument
 from app.core.yamlfile import load_document
 from app.escalation.models import Channel, RosterPolicy
@@ -95,4 +95,4 @@ def levels_for(organization_id: int, severity: str) -> tuple[list[Level], str]:
                                                        RosterPolicy.severity == severity))
     if row is not None:
         return [Level.model_validate(level) for level in row.levels], "roster"
-    return list(current_app.extensions["escalation"].policies[severity]), "default"
+    return list(playbooks().escalation.policies[severity]), "default"

@@ -5,7 +5,6 @@ import datetime as dt
 import unicodedata
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Row
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.playbooks import playbooks
 from app.core.timeutil import CLOCK_SKEW, display_zone, format_display, now_utc
 from app.deadlines.services import describe, sync_deadlines
 from app.escalation.services import start_escalation
@@ -120,11 +120,11 @@ def incident_facts(profile: Profile, incident: Incident) -> Facts:
 
 def severity_basis(incident: Incident) -> str | None:
     profile = get_profile(incident.organization.code)
-    return derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))[1]
+    return derive_severity(playbooks().severity_rules, incident_facts(profile, incident))[1]
 
 
 def _recompute_severity(profile: Profile, incident: Incident) -> None:
-    computed, _reason = derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))
+    computed, _reason = derive_severity(playbooks().severity_rules, incident_facts(profile, incident))
     incident.computed_severity = computed.value
     if incident.severity_overridden_at is None:
         incident.severity = computed.value

@@ -3,13 +3,13 @@ keep at hand for when the system itself is down (災害・インフラ) — the 
 chain per severity, the stages with their first checklist items, and the reporting deadlines."""
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import Membership, User
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.permissions import ROLE_LABELS, Role
+from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.deadlines.services import rules_for
 from app.escalation.oncall import named_deputies
@@ -63,9 +63,9 @@ def contact_sheet(organization: Organization) -> dict:
                                    "after": _after(int(parse_duration(level.after).total_seconds())),
                                    "only": {"office_hours": "勤務時間内のみ", "off_hours": "勤務時間外のみ"}.get(level.only or "", "")}
                                   for level in levels]})
-    playbook = playbook_for(current_app.extensions["playbooks"], profile)
+    playbook = playbook_for(playbooks().checklists, profile)
     stages = []
-    for stage in current_app.extensions["stages"]:
+    for stage in playbooks().stages:
         items = [i for i in playbook.items if i.stage == stage.code and i.source == "common"][:FIRST_ITEMS]
         stages.append({"label": stage.label, "purpose": stage.purpose, "items": [i.title for i in items]})
     rules, options = rules_for(organization.code)
