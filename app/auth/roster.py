@@ -12,9 +12,9 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AfterValidator, EmailStr, Field
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -25,11 +25,9 @@ from app.core.permissions import Permission, Role, permissions_for
 from app.core.schemas import StrictInput
 from app.core.yamlfile import YamlFileError, field_path, parse_yaml, read_text, validate_document
 from app.escalation.plan import replace_plan
-from app.escalation.policy import Level
+from app.escalation.policy import SEVERITIES, Level
 from app.escalation.webhooks import WebhookRefused, check_url
 from app.organizations.services import organization_by_code
-
-SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class RosterError(Exception):
@@ -47,17 +45,19 @@ class PersonEntry(StrictInput):
     available: bool = True
 
 
+def _with_offset(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. +09:00")
+    return value
+
+
+OffsetDatetime = Annotated[dt.datetime, AfterValidator(_with_offset)]
+
+
 class OnCallEntry(StrictInput):
     role: Role
-    starts: dt.datetime
+    starts: OffsetDatetime
     members: list[EmailStr] = Field(min_length=1)
-
-    @field_validator("starts")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. +09:00")
-        return value
 
 
 class OnCallOverrideEntry(StrictInput):
@@ -65,15 +65,8 @@ class OnCallOverrideEntry(StrictInput):
 
     role: Role
     email: EmailStr
-    starts: dt.datetime
-    ends: dt.datetime
-
-    @field_validator("starts", "ends")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. +09:00")
-        return value
+    starts: OffsetDatetime
+    ends: OffsetDatetime
 
 
 class RosterFile(StrictInput):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from app.core.durations import parse_duration
+from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
 from app.core.schemas import StrictDocument
 from app.core.yamlfile import load_document, problems
@@ -23,11 +23,6 @@ FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensit
 
 class RulesError(Exception):
     """A reporting rules file is invalid: names the file, the field and the problem."""
-
-
-def _duration(value: str) -> str:
-    parse_duration(value)
-    return value
 
 
 class PersonsOver(StrictDocument):
@@ -48,10 +43,8 @@ class When(StrictDocument):
 
 
 class Due(StrictDocument):
-    after: str
-    after_when_malicious: str | None = None
-
-    _check = field_validator("after", "after_when_malicious")(lambda cls, v: v if v is None else _duration(v))
+    after: Duration
+    after_when_malicious: Duration | None = None
 
 
 class StageReached(StrictDocument):
@@ -76,16 +69,12 @@ class Notice(StrictDocument):
     label: str = Field(min_length=1)
     authority: str | None = None
     source: str = Field(min_length=1)
-    after: str
-
-    _check = field_validator("after")(lambda cls, v: _duration(v))
+    after: Duration
 
 
 class Remind(StrictDocument):
-    before: str
+    before: Duration
     notify: tuple[str, ...] = Field(min_length=1)
-
-    _check = field_validator("before")(lambda cls, v: _duration(v))
 
     @field_validator("notify")
     @classmethod

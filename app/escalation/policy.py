@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from app.core.db import db
-from app.core.durations import parse_duration
+from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
 from app.core.playbooks import playbooks
 from app.core.schemas import StrictDocument
@@ -39,7 +39,7 @@ class Repeat(StrictDocument):
 
 class Level(StrictDocument):
     notify: tuple[str, ...] = Field(min_length=1)
-    after: str
+    after: Duration
     repeat: Repeat | None = None
     only: Literal["office_hours", "off_hours"] | None = None
     channels: tuple[Channel, ...] | None = None
@@ -48,12 +48,6 @@ class Level(StrictDocument):
     @classmethod
     def _targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_target(v) for v in value)
-
-    @field_validator("after")
-    @classmethod
-    def _after(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class OfficeHours(StrictDocument):

@@ -13,7 +13,7 @@ from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.deadlines.services import rules_for
 from app.escalation.oncall import named_deputies
-from app.escalation.policy import levels_for
+from app.escalation.policy import SEVERITIES, levels_for
 from app.escalation.services import severity_name, target_name
 from app.incidents.playbook import playbook_for
 from app.organizations.models import Organization
@@ -56,7 +56,7 @@ def _japanese(duration: str | None) -> str | None:
 def contact_sheet(organization: Organization) -> dict:
     profile = get_profile(organization.code)
     chains = []
-    for severity in ("critical", "high", "medium", "low"):
+    for severity in SEVERITIES:
         levels, source = levels_for(organization.id, severity)
         chains.append({"severity": severity_name(severity), "source": "名簿" if source == "roster" else "標準",
                        "levels": [{"who": "、".join(target_name(t) for t in level.notify),
