@@ -1,6 +1,8 @@
 """Application factory."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, abort, current_app, jsonify, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -11,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Config
 from app.core.db import db
 from app.core.jsonbody import BoundedJSONProvider
+from app.core.playbooks import Playbooks
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -68,6 +71,24 @@ def connect_subscribers() -> None:
         domain.connect()
 
 
+def load_playbooks(path: Path) -> Playbooks:
+    """Every file of playbooks/, validated and cross-checked; a bad file stops the app with file,
+    field and problem."""
+    from app.deadlines.rules import check_profiles, load_rule_sets
+    from app.escalation.policy import load_escalation
+    from app.incidents.playbook import check_subcategories, load_checklists, load_stages
+    from app.incidents.severity import load_severity_rules
+    from app.organizations.profiles import load_profiles
+
+    loaded = Playbooks(
+        profiles=load_profiles(path / "organizations"), stages=load_stages(path / "stages.yaml"),
+        checklists=load_checklists(path / "checklists"), severity_rules=load_severity_rules(path / "severity.yaml"),
+        escalation=load_escalation(path / "escalation.yaml"), reporting_rules=load_rule_sets(path / "reporting"))
+    check_subcategories(loaded.checklists, loaded.profiles)
+    check_profiles(loaded.reporting_rules, loaded.profiles)
+    return loaded
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
@@ -89,21 +110,7 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    from app.incidents.playbook import check_subcategories, load_checklists, load_stages
-    from app.incidents.severity import load_severity_rules
-    from app.organizations.services import load_registry
-
-    playbooks_path = app.config["PLAYBOOKS_PATH"]
-    load_registry(app)
-    app.extensions["severity_rules"] = load_severity_rules(playbooks_path / "severity.yaml")
-    app.extensions["stages"] = load_stages(playbooks_path / "stages.yaml")
-    app.extensions["playbooks"] = load_checklists(playbooks_path / "checklists")
-    check_subcategories(app.extensions["playbooks"], app.extensions["profiles"])
-    from app.escalation.policy import load_escalation
-    app.extensions["escalation"] = load_escalation(playbooks_path / "escalation.yaml")
-    from app.deadlines.rules import check_profiles, load_rule_sets
-    app.extensions["reporting_rules"] = load_rule_sets(playbooks_path / "reporting")
-    check_profiles(app.extensions["reporting_rules"], app.extensions["profiles"])
+    load_playbooks(app.config["PLAYBOOKS_PATH"]).install(app)
 
     from app.api import bp as api_bp
     from app.audit.cli import register_cli as register_audit_cli

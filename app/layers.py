@@ -1,7 +1,8 @@
 """The layers of the application, lowest first: a module may import only from its own layer or
 the ones below it, and two domains of one layer (the packages listed together) never import each
 other. Pages and commands (`views.py`, `*_views.py`, `cli.py`) are the top layer wherever they
-live. tests/test_layers.py holds the code to this table.
+live. Imports under `if TYPE_CHECKING:` (annotations only) do not count: they run nothing.
+tests/test_layers.py holds the code to this table.
 
 Read it as the order of knowledge: the core knows nothing of incidents; incidents know nothing of
 the deadlines, escalation, records, intake and reviews that react to them (those learn of an

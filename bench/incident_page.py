@@ -59,6 +59,7 @@ from sqlalchemy.orm import aliased
 from app.auth.models import Membership, User
 from app.auth.services import hash_password
 from app.core.db import db
+from app.core.playbooks import playbooks
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 from app.incidents.playbook import playbook_for
 from app.organizations.models import Organization
@@ -139,7 +140,7 @@ def make_target(rows: list[dict], org_id: int, now: dt.datetime) -> dict:
 
 
 def task_rows(app, incident_id: int, actors: list[int], now: dt.datetime, rng: random.Random) -> list[dict]:
-    items = playbook_for(app.extensions["playbooks"], get_profile("ageo")).items_for("intentional", "malware")
+    items = playbook_for(playbooks(app).checklists, get_profile("ageo")).items_for("intentional", "malware")
     while len(items) > TARGET_TASKS - len(MANUAL_TASKS):  # the playbook's own items, less optional ones from the end
         items.remove(next(i for i in reversed(items) if not i.required))
     manual = MANUAL_TASKS + [("contain", f"追加の確認事項 {n}", False) for n in range(TARGET_TASKS - len(items) - len(MANUAL_TASKS))]

@@ -41,6 +41,7 @@ from sqlalchemy import event, func, select
 
 from app.auth.models import User
 from app.core.db import db
+from app.core.playbooks import playbooks
 from app.deadlines.models import Deadline
 from app.deadlines.services import rules_for
 from app.escalation.models import Notification
@@ -88,7 +89,7 @@ def _stage_times(rng: random.Random, created: dt.datetime, now: dt.datetime) -> 
 
 def incident_chunks(app, n: int, users: dict, rng: random.Random):
     """Yields lists of incident rows (explicit ids 1…n, in order of registration), then the counter rows."""
-    rules = app.extensions["severity_rules"]
+    rules = playbooks(app).severity_rules
     orgs = {o.code: o for o in db.session.scalars(select(Organization).where(Organization.code.in_(seed.BODIES)))}
     profiles = {code: get_profile(code) for code in seed.BODIES}
     now = dt.datetime.now(dt.UTC)

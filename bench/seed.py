@@ -26,6 +26,7 @@ from app.auth.services import create_api_token, hash_password
 from app.config import Config
 from app.core.db import db
 from app.core.migrate import upgrade_head
+from app.core.playbooks import playbooks
 from app.incidents.counts import bulk_load
 from app.incidents.models import Impact, Incident, ReferenceCounter, Severity, Source, Stage
 from app.incidents.services import normalize_for_search
@@ -138,7 +139,7 @@ def iter_incident_rows(app, n: int, users: dict[str, dict], counters: dict[tuple
     """N incident rows (dicts for a core insert), one at a time; `counters` ({(organization_id, year):
     last number}) is filled as they go. Call in an app context."""
     rng = random.Random(seed)
-    rules = app.extensions["severity_rules"]
+    rules = playbooks(app).severity_rules
     orgs = {o.code: o for o in db.session.scalars(select(Organization).where(Organization.code.in_(BODIES)))}
     now = dt.datetime.now(dt.UTC)
     span = dt.timedelta(days=3 * 365).total_seconds()

@@ -20,6 +20,7 @@ from app import create_app
 from app.config import Config
 from app.core.db import Base, db
 from app.core.migrate import upgrade_head
+from app.core.playbooks import playbooks
 from app.organizations.services import sync_organizations
 
 # One definition of the browser fixtures for every folder: a second session-scoped Chromium would
@@ -162,6 +163,6 @@ def allow_webhooks(app, monkeypatch):
     from app.organizations.profiles import Webhooks
 
     def allow(code: str, *entries: str) -> None:
-        profiles = app.extensions["profiles"]
+        profiles = playbooks(app).profiles
         monkeypatch.setitem(profiles, code, profiles[code].model_copy(update={"webhooks": Webhooks(allow=entries)}))
     return allow

@@ -48,11 +48,22 @@ def place(module: str) -> tuple[int, str]:
     return best
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:`: imports for annotations only run nothing
+    (as import-linter's exclude_type_checking_imports)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def imports_of(path: Path, module: str) -> set[str]:
     """The app modules `path` imports (`from app.x import y` counts y when it is a module)."""
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "app"}
         elif isinstance(node, ast.ImportFrom):
@@ -103,5 +114,7 @@ def test_the_check_sees_upward_and_sideways_imports(tmp_path):
     assert not breaks("app.incidents.views", "app.escalation.views")  # pages compose pages
     module = tmp_path / "app" / "incidents" / "example.py"
     module.parent.mkdir(parents=True)
-    module.write_text("from app.core.db import db\nfrom . import timeline\n\ndef f():\n    from app.deadlines import services\n")
+    module.write_text("from typing import TYPE_CHECKING\nfrom app.core.db import db\nfrom . import timeline\n\n"
+                      "if TYPE_CHECKING:\n    from app.records.models import PostIncidentRecord\n\n"
+                      "def f():\n    from app.deadlines import services\n")
     assert imports_of(module, "app.incidents.example") == {"app.core.db", "app.incidents.timeline", "app.deadlines.services"}

@@ -8,6 +8,7 @@ import click
 
 from app.audit import keys
 from app.audit.verify import VerifyResult, verify, write_checkpoint
+from app.core.playbooks import playbooks
 
 
 def checkpoint_job() -> dict:
@@ -27,7 +28,7 @@ def report(result: VerifyResult) -> None:
 
 def register_cli(app) -> None:
     keys.init_app(app)
-    app.extensions.setdefault("tick_jobs", {})["audit_checkpoint"] = (checkpoint_job, "AUDIT_CHECKPOINT_SECONDS")
+    playbooks(app).add_tick_job("audit_checkpoint", checkpoint_job, "AUDIT_CHECKPOINT_SECONDS")
 
     @app.cli.group("audit")
     def audit_group():

@@ -12,9 +12,9 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import AfterValidator, EmailStr, Field
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -22,24 +22,19 @@ from app.auth.models import Membership, User
 from app.auth.services import MIN_PASSWORD_LENGTH, deactivated, hash_password, revoke_sessions
 from app.core.db import db
 from app.core.permissions import Permission, Role, permissions_for
-from app.core.yamlfile import YamlFileError, parse_yaml
+from app.core.schemas import StrictInput
+from app.core.yamlfile import YamlFileError, field_path, parse_yaml, read_text, validate_document
 from app.escalation.plan import replace_plan
-from app.escalation.policy import Level
+from app.escalation.policy import SEVERITIES, Level
 from app.escalation.webhooks import WebhookRefused, check_url
 from app.organizations.services import organization_by_code
-
-SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class RosterError(Exception):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PersonEntry(_Strict):
+class PersonEntry(StrictInput):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=200)
@@ -50,36 +45,31 @@ class PersonEntry(_Strict):
     available: bool = True
 
 
-class OnCallEntry(_Strict):
+def _with_offset(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. +09:00")
+    return value
+
+
+OffsetDatetime = Annotated[dt.datetime, AfterValidator(_with_offset)]
+
+
+class OnCallEntry(StrictInput):
     role: Role
-    starts: dt.datetime
+    starts: OffsetDatetime
     members: list[EmailStr] = Field(min_length=1)
 
-    @field_validator("starts")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. +09:00")
-        return value
 
-
-class OnCallOverrideEntry(_Strict):
+class OnCallOverrideEntry(StrictInput):
     """Extension: someone covers a role for a period, ahead of the rotation."""
 
     role: Role
     email: EmailStr
-    starts: dt.datetime
-    ends: dt.datetime
-
-    @field_validator("starts", "ends")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. +09:00")
-        return value
+    starts: OffsetDatetime
+    ends: OffsetDatetime
 
 
-class RosterFile(_Strict):
+class RosterFile(StrictInput):
     organization: str
     people: list[PersonEntry] = Field(min_length=1)
     on_call: list[OnCallEntry] = []
@@ -103,28 +93,16 @@ def _entry_name(data: dict, loc: tuple) -> str:
         email = people[loc[1]].get("email") if loc[1] < len(people) and isinstance(people[loc[1]], dict) else None
         rest = ".".join(str(p) for p in loc[2:])
         return f"people[{loc[1]}]" + (f" ({email})" if email else "") + (f": {rest}" if rest else "")
-    return ".".join(str(p) for p in loc) or "(top level)"
+    return field_path(loc)
 
 
 def read_roster(path: Path, organization: str | None = None) -> RosterFile:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix.lower() == ".csv":
-        data = _csv_to_data(text, organization)
-    else:
-        try:
-            data = parse_yaml(text, path.name)
-        except YamlFileError as exc:
-            raise RosterError(str(exc)) from exc
-        if not isinstance(data, dict):
-            raise RosterError(f"{path.name}: expected a mapping with organization and people")
-    try:
-        roster = RosterFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_entry_name(data, e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise RosterError(f"{path.name}: {problems}") from exc
+        text = read_text(path)
+        data = _csv_to_data(text, organization) if path.suffix.lower() == ".csv" else parse_yaml(text, path.name)
+    except YamlFileError as exc:
+        raise RosterError(str(exc)) from exc
+    roster = validate_document(RosterFile, data, path.name, RosterError, where=lambda loc: _entry_name(data, loc))
     _check_references(roster, path.name)
     return roster
 

@@ -1,4 +1,5 @@
-"""What the input schemas of every package share: unknown fields are refused, and lists page alike."""
+"""What the input schemas and YAML documents of every package share: unknown fields are refused, and lists
+page alike."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -10,6 +11,13 @@ class StrictInput(BaseModel):
     """Request data is read into these only, never bound onto models: an unknown field is a 422."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictDocument(BaseModel):
+    """The YAML documents of playbooks/: an unknown field is an error at start-up, and what was
+    loaded is shared by every request, so it cannot be changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _at_least_one_change(schema: dict, model: type[PatchInput]) -> None:

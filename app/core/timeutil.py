@@ -6,6 +6,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
+# How far ahead of this server's clock a time sent as "now" may be (another host's clock) before
+# it counts as in the future.
+CLOCK_SKEW = dt.timedelta(minutes=2)
+
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from app.core.db import db
 from app.core.durations import parse_duration
+from app.core.playbooks import playbooks
 from app.core.timeutil import format_display
 from app.deadlines.models import Deadline
 from app.deadlines.rules import RuleSet
@@ -28,7 +28,7 @@ APPROACHING, OVERDUE = "deadline_approaching", "deadline_overdue"
 
 
 def _longest_notice() -> dt.timedelta:
-    sets: dict[str, RuleSet] = current_app.extensions["reporting_rules"]
+    sets: dict[str, RuleSet] = playbooks().reporting_rules
     return max(parse_duration(s.remind.before) for s in sets.values())
 
 

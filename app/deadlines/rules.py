@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from app.core.durations import parse_duration
+from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
-from app.core.yamlfile import YamlFileError, read_yaml
+from app.core.schemas import StrictDocument
+from app.core.yamlfile import load_document, problems
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive")
@@ -24,44 +25,33 @@ class RulesError(Exception):
     """A reporting rules file is invalid: names the file, the field and the problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-class PersonsOver(_Strict):
+class PersonsOver(StrictDocument):
     persons_over: int = Field(ge=0)
 
 
-class Segment(_Strict):
+class Segment(StrictDocument):
     segment: Literal["mynumber", "lgwan", "internet"]
 
 
 Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment  # type: ignore[valid-type]
 
 
-class When(_Strict):
+class When(StrictDocument):
     personal_data: bool | None = None
     my_number: bool | None = None
     any_of: tuple[Trigger, ...] | None = Field(default=None, min_length=1)
 
 
-class Due(_Strict):
-    after: str
-    after_when_malicious: str | None = None
-
-    _check = field_validator("after", "after_when_malicious")(lambda cls, v: v if v is None else _duration(v))
+class Due(StrictDocument):
+    after: Duration
+    after_when_malicious: Duration | None = None
 
 
-class StageReached(_Strict):
+class StageReached(StrictDocument):
     stage_reached: Literal["report", "preserve", "contain", "recover", "prevent", "closed"]
 
 
-class DeadlineRule(_Strict):
+class DeadlineRule(StrictDocument):
     kind: str = Field(pattern=KIND_PATTERN)
     category: Literal["regulatory", "internal"]
     label: str = Field(min_length=1)
@@ -74,21 +64,17 @@ class DeadlineRule(_Strict):
     met_when: Literal["acknowledged"] | StageReached | None = None
 
 
-class Notice(_Strict):
+class Notice(StrictDocument):
     kind: str = Field(pattern=KIND_PATTERN)
     label: str = Field(min_length=1)
     authority: str | None = None
     source: str = Field(min_length=1)
-    after: str
-
-    _check = field_validator("after")(lambda cls, v: _duration(v))
+    after: Duration
 
 
-class Remind(_Strict):
-    before: str
+class Remind(StrictDocument):
+    before: Duration
     notify: tuple[str, ...] = Field(min_length=1)
-
-    _check = field_validator("before")(lambda cls, v: _duration(v))
 
     @field_validator("notify")
     @classmethod
@@ -98,7 +84,7 @@ class Remind(_Strict):
         return value
 
 
-class RuleFile(_Strict):
+class RuleFile(StrictDocument):
     name: str = Field(min_length=1)
     extends: str | None = None
     remove: tuple[str, ...] = ()
@@ -107,7 +93,7 @@ class RuleFile(_Strict):
     remind: Remind | None = None
 
 
-class RuleSet(_Strict):
+class RuleSet(StrictDocument):
     code: str
     name: str
     deadlines: tuple[DeadlineRule, ...]
@@ -129,20 +115,9 @@ class RuleSet(_Strict):
         return next((n for n in self.notices if n.kind == kind), None)
 
 
-def _read(path: Path) -> RuleFile:
-    try:
-        return RuleFile.model_validate(read_yaml(path))
-    except YamlFileError as exc:
-        raise RulesError(str(exc)) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise RulesError(f"{path.name}: {where}: {first['msg']}") from exc
-
-
 def load_rule_sets(directory: Path) -> dict[str, RuleSet]:
     """Every *.yaml in the directory, `extends` resolved (one level: a file extends a base)."""
-    files = {path.stem: _read(path) for path in sorted(directory.glob("*.yaml"))}
+    files = {path.stem: load_document(path, RuleFile, RulesError) for path in sorted(directory.glob("*.yaml"))}
     sets: dict[str, RuleSet] = {}
     for code, rule_file in files.items():
         deadlines, notices, remind = list(rule_file.deadlines), list(rule_file.notices), rule_file.remind
@@ -164,7 +139,7 @@ def load_rule_sets(directory: Path) -> dict[str, RuleSet]:
             sets[code] = RuleSet(code=code, name=rule_file.name, deadlines=tuple(deadlines), notices=tuple(notices),
                                  remind=remind)
         except ValidationError as exc:
-            raise RulesError(f"{code}.yaml: {exc.errors()[0]['msg']}") from exc
+            raise RulesError(f"{code}.yaml: {problems(exc)}") from exc
     if not sets:
         raise RulesError(f"{directory}: no reporting rules")
     return sets

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -12,7 +11,8 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.timeutil import format_display, now_utc
+from app.core.playbooks import playbooks
+from app.core.timeutil import CLOCK_SKEW, format_display, now_utc
 from app.deadlines.models import Deadline
 from app.deadlines.rules import BodyOptions, DeadlineRule, ReportingFacts, RuleSet, due_deadlines
 from app.escalation.models import Notification, NotificationStatus
@@ -22,12 +22,11 @@ from app.incidents.models import Incident, Stage
 from app.organizations.services import get_profile
 
 STAGE_ORDER = [s.value for s in Stage]
-CLOCK_SKEW = dt.timedelta(minutes=2)
 
 
 def rules_for(organization_code: str) -> tuple[RuleSet, BodyOptions]:
     reporting = get_profile(organization_code).reporting
-    return (current_app.extensions["reporting_rules"][reporting.rules],
+    return (playbooks().reporting_rules[reporting.rules],
             BodyOptions(preliminary_days=reporting.preliminary_days, ordinance_sensitive=reporting.ordinance_sensitive))
 
 

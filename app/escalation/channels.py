@@ -13,6 +13,7 @@ from email.mime.text import MIMEText
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
 
+from app.core.playbooks import playbooks
 from app.core.timeutil import format_display, iso_utc
 from app.escalation import webhooks
 from app.escalation.models import Notification
@@ -82,7 +83,7 @@ def _withhold_details(incident: Incident) -> bool:
 def email_message(notification: Notification, incident: Incident, what_to_do: list[str]) -> MIMEText:
     if notification.deadline is not None:
         return _deadline_message(notification, incident)
-    category = next((c.label for c in current_app.extensions["profiles"][incident.organization.code].threat_categories
+    category = next((c.label for c in playbooks().profiles[incident.organization.code].threat_categories
                      if c.code == incident.threat_category), incident.threat_category)
     urgent = "【緊急】" if incident.severity == "critical" else ""
     body = [

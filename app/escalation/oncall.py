@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import holidays
-from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import Membership, User
 from app.core.db import db
+from app.core.playbooks import playbooks
 from app.escalation.models import OnCallOverride, OnCallRotation
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -19,7 +19,7 @@ _HOLIDAYS = holidays.Japan()
 
 def is_office_hours(at: dt.datetime) -> bool:
     """Weekday office hours in Asia/Tokyo; Japanese public holidays are off-hours."""
-    spec = current_app.extensions["escalation"].office_hours
+    spec = playbooks().escalation.office_hours
     local = at.astimezone(TOKYO)
     if local.weekday() not in spec.weekdays or local.date() in _HOLIDAYS:
         return False

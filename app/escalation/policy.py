@@ -5,21 +5,18 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from app.core.db import db
-from app.core.durations import parse_duration
+from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
-from app.core.yamlfile import YamlFileError, read_yaml
+from app.core.playbooks import playbooks
+from app.core.schemas import StrictDocument
+from app.core.yamlfile import load_document
 from app.escalation.models import Channel, RosterPolicy
 
 SEVERITIES = ("critical", "high", "medium", "low")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _target(value: str) -> str:
@@ -28,7 +25,7 @@ def _target(value: str) -> str:
     return value
 
 
-class Repeat(_Strict):
+class Repeat(StrictDocument):
     times: int = Field(ge=1, le=10)
     every: str
 
@@ -40,9 +37,9 @@ class Repeat(_Strict):
         return value
 
 
-class Level(_Strict):
+class Level(StrictDocument):
     notify: tuple[str, ...] = Field(min_length=1)
-    after: str
+    after: Duration
     repeat: Repeat | None = None
     only: Literal["office_hours", "off_hours"] | None = None
     channels: tuple[Channel, ...] | None = None
@@ -52,32 +49,20 @@ class Level(_Strict):
     def _targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_target(v) for v in value)
 
-    @field_validator("after")
-    @classmethod
-    def _after(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
-
-class OfficeHours(_Strict):
+class OfficeHours(StrictDocument):
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     start: str = Field(default="08:30", pattern=r"^\d\d:\d\d$")
     end: str = Field(default="17:15", pattern=r"^\d\d:\d\d$")
 
 
-class EscalationFile(_Strict):
+class EscalationFile(StrictDocument):
     office_hours: OfficeHours = OfficeHours()
     policies: dict[Literal[SEVERITIES], tuple[Level, ...]]  # type: ignore[valid-type]
 
 
 def load_escalation(path: Path) -> EscalationFile:
-    try:
-        spec = EscalationFile.model_validate(read_yaml(path))
-    except YamlFileError as exc:
-        raise ValueError(str(exc)) from exc
-    except ValidationError as exc:
-        problems = "; ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path.name}: {problems}") from exc
+    spec = load_document(path, EscalationFile, ValueError)
     missing = set(SEVERITIES) - spec.policies.keys()
     if missing:
         raise ValueError(f"{path.name}: policies: missing {', '.join(sorted(missing))}")
@@ -104,4 +89,4 @@ def levels_for(organization_id: int, severity: str) -> tuple[list[Level], str]:
                                                        RosterPolicy.severity == severity))
     if row is not None:
         return [Level.model_validate(level) for level in row.levels], "roster"
-    return list(current_app.extensions["escalation"].policies[severity]), "default"
+    return list(playbooks().escalation.policies[severity]), "default"

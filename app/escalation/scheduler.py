@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.db import database_now, db
+from app.core.playbooks import playbooks
 from app.escalation.models import TickJob
 from app.escalation.ticker import tick
 
@@ -20,16 +21,16 @@ _started = threading.Lock()
 
 
 def run_tick(app: Flask) -> dict:
-    """The escalation tick, then the jobs other packages hang on it (app.extensions["tick_jobs"]:
-    name → (job, the config key of its period in seconds), e.g. the mail intake), each once per
-    period across every process, and each on its own: one failing does not stop the others."""
+    """The escalation tick, then the jobs other packages hang on it (playbooks().tick_jobs, e.g.
+    the mail intake), each once per period across every process, and each on its own: one failing
+    does not stop the others."""
     with app.app_context():
         try:
             result = tick()
         except Exception:  # noqa: BLE001 - a failed tick must not stop the next one
             log.exception("tick failed")
             result = {}
-        for name, (job, period) in app.extensions.get("tick_jobs", {}).items():
+        for name, (job, period) in playbooks(app).tick_jobs.items():
             try:
                 if claim_job(name, dt.timedelta(seconds=app.config[period])):
                     result[name] = job()

@@ -14,7 +14,7 @@ from app.core.timeutil import now_utc
 from app.escalation.channels import ack_serializer
 from app.escalation.models import Notification
 from app.escalation.oncall import on_call, reach, role_holders
-from app.escalation.policy import levels_for
+from app.escalation.policy import SEVERITIES, levels_for
 from app.escalation.services import acknowledge, current_escalation
 from app.incidents.access import can, get_incident
 from app.incidents.models import Incident
@@ -87,7 +87,7 @@ def oncall():
     bodies = []
     for org in organizations_by_ids(current_user.organization_ids()):
         roles = []
-        for severity in ("critical", "high", "medium", "low"):
+        for severity in SEVERITIES:
             for level in levels_for(org.id, severity)[0]:
                 for target in level.notify:
                     role = target.split(":", 1)[1] if target.startswith("oncall:") else target

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from app.core.playbooks import playbooks
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 TIMEOUT = 5  # seconds, connecting and answering
 
@@ -33,7 +35,7 @@ class Target:
 
 
 def allow_list(organization_code: str) -> tuple[str, ...]:
-    profile = current_app.extensions["profiles"].get(organization_code)
+    profile = playbooks().profiles.get(organization_code)
     return profile.webhooks.allow if profile is not None else ()
 
 

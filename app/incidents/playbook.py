@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from app.core.permissions import Role
-from app.core.yamlfile import YamlFileError, read_yaml
+from app.core.schemas import StrictDocument
+from app.core.yamlfile import load_document
 from app.incidents.models import Stage
 from app.organizations.profiles import CATEGORY_CODES, Profile
 
@@ -27,22 +28,18 @@ class PlaybookError(Exception):
     pass
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StageDef(_Strict):
+class StageDef(StrictDocument):
     code: Stage
     label: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
     purpose: str = Field(min_length=1)
 
 
-class StagesFile(_Strict):
+class StagesFile(StrictDocument):
     stages: tuple[StageDef, ...]
 
 
-class ItemDef(_Strict):
+class ItemDef(StrictDocument):
     code: str = Field(pattern=CODE)
     title: str = Field(min_length=1, max_length=300)
     guidance: str = ""
@@ -50,7 +47,7 @@ class ItemDef(_Strict):
     role: Role | None = None
 
 
-class ItemChange(_Strict):
+class ItemChange(StrictDocument):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     guidance: str | None = None
     required: bool | None = None
@@ -60,7 +57,7 @@ class ItemChange(_Strict):
 StageItems = dict[StageCode, tuple[ItemDef, ...]]
 
 
-class Items(_Strict):
+class Items(StrictDocument):
     common: StageItems = {}
     categories: dict[Literal[CATEGORY_CODES], StageItems] = {}  # type: ignore[valid-type]
     subcategories: dict[str, StageItems] = {}
@@ -98,25 +95,8 @@ class Playbook:
         return sorted(chosen, key=lambda item: order[item.stage])  # stable: keeps file order per stage
 
 
-def _problems(filename: str, exc: ValidationError) -> str:
-    return f"{filename}: " + "; ".join(
-        ".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors()
-    )
-
-
-def _read(path: Path, model):
-    try:
-        data = read_yaml(path)
-    except YamlFileError as exc:
-        raise PlaybookError(str(exc)) from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise PlaybookError(_problems(path.name, exc)) from exc
-
-
 def load_stages(path: Path) -> tuple[StageDef, ...]:
-    stages = _read(path, StagesFile).stages
+    stages = load_document(path, StagesFile, PlaybookError).stages
     if tuple(s.code for s in stages) != tuple(Stage):
         raise PlaybookError(f"{path.name}: stages: must be exactly {', '.join(Stage)} in this order")
     return stages
@@ -143,7 +123,7 @@ def _check_unique(items: list[Item], filename: str) -> None:
 
 
 def load_checklists(directory: Path) -> dict[str, Playbook]:
-    files = {path.stem: (path.name, _read(path, ChecklistFile)) for path in sorted(directory.glob("*.yaml"))}
+    files = {path.stem: (path.name, load_document(path, ChecklistFile, PlaybookError)) for path in sorted(directory.glob("*.yaml"))}
     if "default" not in files:
         raise PlaybookError(f"{directory}: default.yaml is missing")
     resolved: dict[str, Playbook] = {}

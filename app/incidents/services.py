@@ -5,7 +5,6 @@ import datetime as dt
 import unicodedata
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -15,7 +14,8 @@ from sqlalchemy.engine import Row
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.timeutil import display_zone, format_display, now_utc
+from app.core.playbooks import playbooks
+from app.core.timeutil import CLOCK_SKEW, display_zone, format_display, now_utc
 from app.incidents import events, timeline
 from app.incidents.access import authorize, organization_for_input, readable_organizations, visibility_clause
 from app.incidents.models import SEVERITY_ORDER, Incident, IncidentCount, ReferenceCounter, Stage
@@ -26,7 +26,6 @@ from app.organizations.models import Organization
 from app.organizations.profiles import Profile
 from app.organizations.services import get_profile, organization_id_for
 
-CLOCK_SKEW = dt.timedelta(minutes=2)
 FIELD_LABELS = {
     "title": "件名", "description": "内容", "threat_category": "脅威区分", "subcategory": "小区分",
     "detected_at": "検知日時", "source": "報告元", "network_segments": "ネットワーク", "impacts": "被害",
@@ -119,11 +118,11 @@ def incident_facts(profile: Profile, incident: Incident) -> Facts:
 
 def severity_basis(incident: Incident) -> str | None:
     profile = get_profile(incident.organization.code)
-    return derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))[1]
+    return derive_severity(playbooks().severity_rules, incident_facts(profile, incident))[1]
 
 
 def _recompute_severity(profile: Profile, incident: Incident) -> None:
-    computed, _reason = derive_severity(current_app.extensions["severity_rules"], incident_facts(profile, incident))
+    computed, _reason = derive_severity(playbooks().severity_rules, incident_facts(profile, incident))
     incident.computed_severity = computed.value
     if incident.severity_overridden_at is None:
         incident.severity = computed.value

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from app.core.yamlfile import YamlFileError, read_yaml
+from app.core.schemas import StrictDocument
+from app.core.yamlfile import load_document
 from app.incidents.models import Impact, Severity
 from app.organizations.profiles import SEGMENT_CODES, Profile
 
@@ -15,11 +16,7 @@ AxisKind = Literal["confidentiality", "integrity", "availability"]
 Flag = Literal["involved", "sensitive", "my_number", "financial_damage", "malicious"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Conditions(_Strict):
+class Conditions(StrictDocument):
     segments_any: tuple[Literal[SEGMENT_CODES], ...] = ()  # type: ignore[valid-type]
     impacts_any: tuple[Impact, ...] = ()
     personal_data: tuple[Flag, ...] = ()
@@ -27,13 +24,13 @@ class Conditions(_Strict):
     rank_at_least: dict[AxisKind, int] = {}
 
 
-class Rule(_Strict):
+class Rule(StrictDocument):
     severity: Severity
     reason: str = Field(min_length=1)
     when: Conditions
 
 
-class SeverityRules(_Strict):
+class SeverityRules(StrictDocument):
     default: Severity
     rules: tuple[Rule, ...]
 
@@ -48,13 +45,7 @@ class Facts:
 
 
 def load_severity_rules(path: Path) -> SeverityRules:
-    try:
-        return SeverityRules.model_validate(read_yaml(path))
-    except YamlFileError as exc:
-        raise ValueError(str(exc)) from exc
-    except ValidationError as exc:
-        problems = "; ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path.name}: {problems}") from exc
+    return load_document(path, SeverityRules, ValueError)
 
 
 def asset_ranks(profile: Profile, asset_classes: dict[str, str]) -> dict[str, int]:

@@ -1,7 +1,6 @@
 """Moving an incident through the stages of the 緊急時対応計画."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -9,6 +8,7 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.permissions import Permission
+from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.incidents import events, timeline
 from app.incidents.access import authorize, can
@@ -20,7 +20,7 @@ ORDER = [s.value for s in Stage]
 
 def stage_name(code: str) -> str:
     """The Japanese name from playbooks/stages.yaml, as written into the record."""
-    return next(s.label for s in current_app.extensions["stages"] if s.code == code)
+    return next(s.label for s in playbooks().stages if s.code == code)
 
 
 def move_stage(user: User, incident: Incident, to: str, reason: str | None = None, override: bool = False,

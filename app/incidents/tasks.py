@@ -1,7 +1,6 @@
 """Checklist tasks of an incident, from its body's playbook and added by hand."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
@@ -10,6 +9,7 @@ from app.auth.models import Membership, User
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import Permission, roles_with
+from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.incidents import timeline
 from app.incidents.access import authorize
@@ -19,7 +19,7 @@ from app.organizations.services import get_profile
 
 
 def incident_playbook(incident: Incident) -> Playbook:
-    return playbook_for(current_app.extensions["playbooks"], get_profile(incident.organization.code))
+    return playbook_for(playbooks().checklists, get_profile(incident.organization.code))
 
 
 def tasks_of(incident: Incident) -> list[Task]:

@@ -1,7 +1,7 @@
 """Incident pages: list with filters, new, show, edit. Thin: load, validate, call a service."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
@@ -11,6 +11,7 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.core.formerrors import form_messages
 from app.core.i18n import category_label
 from app.core.permissions import Permission
+from app.core.playbooks import playbooks
 from app.core.timeutil import display_zone, now_utc
 from app.deadlines.serializers import time_left
 from app.deadlines.services import deadlines_of, rules_for
@@ -150,7 +151,7 @@ def show(incident_id: int):
         can_override=can(current_user, Permission.INCIDENT_OVERRIDE_GATE, org_id),
         can_close=can(current_user, Permission.INCIDENT_CLOSE, org_id),
         tasks=tasks.tasks_of(incident), events=timeline.events_for(incident), evidence=evidence.evidence_of(incident),
-        members=tasks.members_of(incident), stage_defs=current_app.extensions["stages"], form=ActionForm(),
+        members=tasks.members_of(incident), stage_defs=playbooks().stages, form=ActionForm(),
         escalation=escalation_summary(incident), notifications=notifications_of(incident),
         deadlines=deadlines_of(incident), notices=rules_for(profile.code)[0].notices, record=record_for(incident),
         time_left=time_left, now=now_utc(),

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from app.core.db import db
+from app.core.playbooks import playbooks
 from app.intake.imap import process_imap
 from app.intake.mail import IntakeError, Tally
 from app.intake.maildir import process_maildir
@@ -44,7 +45,7 @@ def _report(tally: Tally) -> None:
 
 
 def register_cli(app) -> None:
-    app.extensions.setdefault("tick_jobs", {})["intake"] = (intake_tick, "INTAKE_SECONDS")
+    playbooks(app).add_tick_job("intake", intake_tick, "INTAKE_SECONDS")
 
     @app.cli.group("intake")
     def intake_group():

@@ -20,12 +20,11 @@ from app.core.db import db
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.locks import begin_writing, hold
 from app.core.permissions import Permission
-from app.core.timeutil import iso_utc, now_utc
+from app.core.timeutil import CLOCK_SKEW, iso_utc, now_utc
 from app.incidents import timeline
 from app.incidents.access import can
 from app.incidents.evidence import preserve, stored_file
 from app.incidents.models import Evidence, Incident, Stage
-from app.incidents.services import CLOCK_SKEW
 from app.intake.models import Report, ReportAddition, ReportState
 from app.organizations.models import Organization
 

@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.core.permissions import Role
-from app.core.yamlfile import YamlFileError, read_yaml
+from app.core.schemas import StrictDocument
+from app.core.yamlfile import load_document
 
 CATEGORY_CODES = ("intentional", "unintentional", "disaster", "pandemic", "infrastructure", "other")
 SEGMENT_CODES = ("mynumber", "lgwan", "internet")
@@ -27,11 +28,7 @@ class ProfileError(Exception):
     """A profile file is invalid: names file, field and problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Coded(_Strict):
+class Coded(StrictDocument):
     code: str = Field(pattern=r"^[a-z0-9_-]+$")
     label: str = Field(min_length=1)
 
@@ -40,7 +37,7 @@ class Subcategory(Coded):
     pass
 
 
-class ThreatCategory(_Strict):
+class ThreatCategory(StrictDocument):
     code: Literal[CATEGORY_CODES]  # type: ignore[valid-type]
     label: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
@@ -49,58 +46,58 @@ class ThreatCategory(_Strict):
     subcategories: tuple[Subcategory, ...] = ()
 
 
-class NetworkSegment(_Strict):
+class NetworkSegment(StrictDocument):
     code: Literal[SEGMENT_CODES]  # type: ignore[valid-type]
     label: str = Field(min_length=1)
     clause: str | None = None
     quote: str | None = None
 
 
-class ClassLevel(_Strict):
+class ClassLevel(StrictDocument):
     code: str = Field(min_length=1, max_length=8)
     label: str = Field(min_length=1)
     rank: int = Field(ge=1, le=3)
 
 
-class ClassAxis(_Strict):
+class ClassAxis(StrictDocument):
     code: str = Field(pattern=r"^[a-z_]+$")
     label: str
     kind: Literal["confidentiality", "integrity", "availability", "overall"]
     levels: tuple[ClassLevel, ...] = Field(min_length=1)
 
 
-class AssetClassification(_Strict):
+class AssetClassification(StrictDocument):
     clause: str | None = None
     quote: str | None = None
     note: str | None = None
     axes: tuple[ClassAxis, ...] = Field(min_length=1)
 
 
-class EmergencyPlan(_Strict):
+class EmergencyPlan(StrictDocument):
     owner: str = Field(pattern=CODE_PATTERN)
     clause: str | None = None
     quote: str | None = None
 
 
-class PolicyClause(_Strict):
+class PolicyClause(StrictDocument):
     code: str = Field(pattern=r"^[0-9]+(-[0-9]+)*$")
     label: str = Field(min_length=1)
     clause: str | None = None
 
 
-class Scope(_Strict):
+class Scope(StrictDocument):
     clause: str | None = None
     bodies: tuple[str, ...] = ()
     quote: str | None = None
 
 
-class Source(_Strict):
+class Source(StrictDocument):
     title: str
     file: str
     adopted: str | None = None
 
 
-class Review(_Strict):
+class Review(StrictDocument):
     audit: bool
     self_inspection: bool
     frequency: str | None = None
@@ -108,7 +105,7 @@ class Review(_Strict):
     quote: str | None = None
 
 
-class Reporting(_Strict):
+class Reporting(StrictDocument):
     """Which reporting rules apply (playbooks/reporting/<rules>.yaml) and the body's own settings."""
 
     rules: str = Field(default="national", pattern=r"^[a-z][a-z0-9-]{1,39}$")
@@ -118,7 +115,7 @@ class Reporting(_Strict):
     quote: str | None = None
 
 
-class Security(_Strict):
+class Security(StrictDocument):
     """Sign-in rules of the body: roles that must use a second factor (TOTP). The guideline asks
     for multi-factor authentication for work in the マイナンバー利用事務系."""
 
@@ -128,7 +125,7 @@ class Security(_Strict):
 HOST_PATTERN = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 
 
-class Webhooks(_Strict):
+class Webhooks(StrictDocument):
     """Webhook hosts that are not on the public internet but are meant (an on-premise chat server
     in the LGWAN): networks like 10.20.0.0/16 or exact host names. Everything else that resolves to
     a loopback, link-local, private or otherwise special address is refused."""
@@ -149,7 +146,7 @@ class Webhooks(_Strict):
         return entries
 
 
-class Profile(_Strict):
+class Profile(StrictDocument):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
@@ -203,22 +200,8 @@ class Profile(_Strict):
         return tuple(c.code for c in self.policy_clauses)
 
 
-def _location(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
 def load_profile_file(path: Path) -> Profile:
-    try:
-        data = read_yaml(path)
-    except YamlFileError as exc:
-        raise ProfileError(str(exc)) from exc
-    if not isinstance(data, dict):
-        raise ProfileError(f"{path.name}: (top level): expected a mapping")
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise ProfileError(f"{path.name}: {problems}") from exc
+    profile = load_document(path, Profile, ProfileError)
     if profile.code != path.stem:
         raise ProfileError(f"{path.name}: code: '{profile.code}' does not match the file name")
     return profile

@@ -6,17 +6,13 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.core.errors import NotFound
+from app.core.playbooks import playbooks
 from app.organizations.models import Organization
-from app.organizations.profiles import Profile, load_profiles
-
-
-def load_registry(app) -> None:
-    """Validates every profile at start-up; a bad file stops the app with file, field and problem."""
-    app.extensions["profiles"] = load_profiles(app.config["PLAYBOOKS_PATH"] / "organizations")
+from app.organizations.profiles import Profile
 
 
 def profiles() -> dict[str, Profile]:
-    return current_app.extensions["profiles"]
+    return playbooks().profiles
 
 
 def get_profile(code: str) -> Profile:

@@ -3,17 +3,17 @@ keep at hand for when the system itself is down (災害・インフラ) — the 
 chain per severity, the stages with their first checklist items, and the reporting deadlines."""
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import Membership, User
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.permissions import ROLE_LABELS, Role
+from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.deadlines.services import rules_for
 from app.escalation.oncall import named_deputies
-from app.escalation.policy import levels_for
+from app.escalation.policy import SEVERITIES, levels_for
 from app.escalation.services import severity_name, target_name
 from app.incidents.playbook import playbook_for
 from app.organizations.models import Organization
@@ -56,16 +56,16 @@ def _japanese(duration: str | None) -> str | None:
 def contact_sheet(organization: Organization) -> dict:
     profile = get_profile(organization.code)
     chains = []
-    for severity in ("critical", "high", "medium", "low"):
+    for severity in SEVERITIES:
         levels, source = levels_for(organization.id, severity)
         chains.append({"severity": severity_name(severity), "source": "名簿" if source == "roster" else "標準",
                        "levels": [{"who": "、".join(target_name(t) for t in level.notify),
                                    "after": _after(int(parse_duration(level.after).total_seconds())),
                                    "only": {"office_hours": "勤務時間内のみ", "off_hours": "勤務時間外のみ"}.get(level.only or "", "")}
                                   for level in levels]})
-    playbook = playbook_for(current_app.extensions["playbooks"], profile)
+    playbook = playbook_for(playbooks().checklists, profile)
     stages = []
-    for stage in current_app.extensions["stages"]:
+    for stage in playbooks().stages:
         items = [i for i in playbook.items if i.stage == stage.code and i.source == "common"][:FIRST_ITEMS]
         stages.append({"label": stage.label, "purpose": stage.purpose, "items": [i.title for i in items]})
     rules, options = rules_for(organization.code)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from app.core.errors import NotFound, ValidationFailed
 from app.reviews import formats, queries
 from app.reviews.periods import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, Period
+from app.reviews.report import Review
 
 FORMATS = ("json", "md", "csv", "xlsx")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,23 +26,19 @@ def check_format(value: str | None) -> str:
     return value
 
 
-def _attachment(response: Response, review: dict, period: Period, extension: str) -> Response:
-    response.headers["Content-Disposition"] = f'attachment; filename="review-{review["organization"]}-{period.slug}.{extension}"'
+def _attachment(response: Response, review: Review, period: Period, extension: str) -> Response:
+    response.headers["Content-Disposition"] = f'attachment; filename="review-{review.organization}-{period.slug}.{extension}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-def public(review: dict) -> dict:
-    return {k: v for k, v in review.items() if not k.startswith("_")}
-
-
-def json_answer(review: dict, period: Period, page: int, per_page: int) -> Response:
+def json_answer(review: Review, period: Period, page: int, per_page: int) -> Response:
     """The review as JSON with one page of its incidents: a year of a large body lists thousands."""
-    incidents = queries.incident_page(review["_organization_ids"], period, page, per_page)
-    return jsonify(public(review) | {"incidents": incidents, "page": page, "per_page": per_page})
+    incidents = queries.incident_page(review.organization_ids, period, page, per_page)
+    return jsonify(review.as_json() | {"incidents": incidents, "page": page, "per_page": per_page})
 
 
-def download(review: dict, period: Period, fmt: str) -> Response:
+def download(review: Review, period: Period, fmt: str) -> Response:
     if fmt == "md":
         return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, period, "md")
     if fmt == "csv":

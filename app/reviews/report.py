@@ -4,6 +4,7 @@ policy review, and the incidents."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
@@ -109,27 +110,53 @@ def _section(organization_ids: list[int], period: Period, now: dt.datetime, risk
     }
 
 
-def build_review(user: User, code: str, period: Period) -> dict:
+@dataclass(frozen=True)
+class Review:
     """Everything but the incident rows (streamed separately by the formats that list them)."""
+
+    organization: str  # the body's code, or "all"
+    organizations: list[str]
+    organization_names: list[str]
+    name: str
+    fiscal_year: int
+    quarter: int | None
+    period: dict[str, str]  # "from", "to": JST dates, both inclusive
+    label: str
+    generated_at: str
+    categories: list[dict]
+    current: dict  # the period's figures (_section)
+    previous: dict  # the previous period's, beside them
+    recommendations: list[dict]
+    organization_ids: list[int]  # which rows the formats list; not answered
+
+    def as_json(self) -> dict:
+        return {
+            "organization": self.organization, "organizations": self.organizations,
+            "organization_names": self.organization_names, "name": self.name,
+            "fiscal_year": self.fiscal_year, "quarter": self.quarter, "period": self.period, "label": self.label,
+            "generated_at": self.generated_at, "categories": self.categories,
+            "total": self.current["total"], "by_threat_category": self.current["by_threat_category"],
+            "by_severity": self.current["by_severity"],
+            "current": self.current, "previous": self.previous, "recommendations": self.recommendations,
+        }
+
+
+def build_review(user: User, code: str, period: Period) -> Review:
     organizations, organization_ids = organizations_for(user, code)
     categories = _categories(organizations)
     now = now_utc()
     risk_now, risk_before = risk_matrices(organization_ids, [period, period.previous()], categories)
     current = _section(organization_ids, period, now, risk_now)
     names = [get_profile(o.code).name for o in organizations]
-    return {
-        "organization": code, "organizations": [o.code for o in organizations], "organization_names": names,
-        "name": names[0] if code != ALL else "、".join(names),
-        "fiscal_year": period.fiscal_year, "quarter": period.quarter,
-        "period": {"from": current["period"]["from"], "to": current["period"]["to"]},
-        "label": period.label, "generated_at": now.isoformat(),
-        "categories": categories,
-        "total": current["total"], "by_threat_category": current["by_threat_category"],
-        "by_severity": current["by_severity"],
-        "current": current, "previous": _section(organization_ids, period.previous(), now, risk_before),
-        "recommendations": _by_clause(queries.outstanding_recommendations(organization_ids), organizations),
-        "_organization_ids": organization_ids,
-    }
+    return Review(
+        organization=code, organizations=[o.code for o in organizations], organization_names=names,
+        name=names[0] if code != ALL else "、".join(names), fiscal_year=period.fiscal_year, quarter=period.quarter,
+        period={"from": current["period"]["from"], "to": current["period"]["to"]}, label=period.label,
+        generated_at=now.isoformat(), categories=categories, current=current,
+        previous=_section(organization_ids, period.previous(), now, risk_before),
+        recommendations=_by_clause(queries.outstanding_recommendations(organization_ids), organizations),
+        organization_ids=organization_ids,
+    )
 
 
 def _by_clause(rows: list[dict], organizations) -> list[dict]:

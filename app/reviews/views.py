@@ -50,14 +50,14 @@ def _page(org: str, fiscal_year: int, quarter: int | None):
     review = build_review(current_user, org, period)
     if fmt != "json":
         return download(review, period, fmt)
-    categories = {c["code"]: c["label"] for c in review["categories"]}
+    categories = {c["code"]: c["label"] for c in review.categories}
     tables = formats.sections(review)
-    bars = [charts.compare_bars(title, [(r[0], r[1], r[2]) for r in rows], review["label"],
-                                review["previous"]["period"]["label"], number)
+    bars = [charts.compare_bars(title, [(r[0], r[1], r[2]) for r in rows], review.label,
+                                review.previous["period"]["label"], number)
             for number, (title, _header, rows) in enumerate(t for t in tables if t[0] in CHARTED) if rows]
     return render_template(
         "reviews/print.html" if request.args.get("print") else "reviews/show.html",
-        review=review, tables=tables, bars=bars, risk=charts.risk_grid(review["current"]["risk_matrix"], categories),
-        incidents=formats.queries.incident_rows(review["_organization_ids"], period), period=period,
+        review=review, tables=tables, bars=bars, risk=charts.risk_grid(review.current["risk_matrix"], categories),
+        incidents=formats.queries.incident_rows(review.organization_ids, period), period=period,
         quarter=quarter, hours=formats.hours,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.auth.models import LoginFailure
 from app.core.db import db
+from app.core.playbooks import playbooks
 from app.organizations.profiles import Security
 from tests.factories import PASSWORD, csrf_token
 
@@ -48,7 +49,7 @@ def enrol(client, user) -> str:
 
 @pytest.fixture
 def csirt_required(app, monkeypatch):
-    profiles = app.extensions["profiles"]
+    profiles = playbooks(app).profiles
     monkeypatch.setitem(profiles, "ageo", profiles["ageo"].model_copy(update={"security": Security(mfa_required_roles=("csirt",))}))
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.playbooks import playbooks
 from tests.escalation.conftest import smtp_server  # noqa: F401 - a fixture
 
 
 @pytest.fixture
 def reporting_options(app):
     """set(code, **options): that body's profile with `reporting` changed, restored afterwards."""
-    profiles = app.extensions["profiles"]
+    profiles = playbooks(app).profiles
     saved: dict = {}
 
     def set_options(code: str, **options):

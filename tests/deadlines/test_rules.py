@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.deadlines.rules import BodyOptions, ReportingFacts, due_deadlines, load_rule_sets
+from app.deadlines.rules import BodyOptions, ReportingFacts, RulesError, due_deadlines, load_rule_sets
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "playbooks" / "reporting"
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
@@ -136,3 +136,23 @@ def test_assembly_set_has_council_reports_instead_of_ppc(sets):
     assert got["council_preliminary"] == T0 + 3 * DAY and got["council_final"] == T0 + 60 * DAY
     assert kinds(assembly, facts(involved=True, persons=100)) == INTERNAL
     assert all(d.authority == "議長" for d in assembly.deadlines if d.kind in COUNCIL)
+
+
+def test_a_broken_rules_file_names_every_problem_with_its_field_path(tmp_path):
+    """One format for every loader (app/core/yamlfile.py): file, field path, problem; all of them."""
+    (tmp_path / "broken.yaml").write_text(
+        "name: x\nremind: {before: 15x, notify: [csirt]}\nnotices:\n"
+        "  - {kind: a_notice, label: x, source: x, after: soon}\n", encoding="utf-8")
+    with pytest.raises(RulesError) as info:
+        load_rule_sets(tmp_path)
+    assert str(info.value) == (
+        "broken.yaml: notices.0.after: Value error, 'soon' is not a duration like 30s, 15m, 2h, 1d; "
+        "remind.before: Value error, '15x' is not a duration like 30s, 15m, 2h, 1d")
+
+
+@pytest.mark.parametrize("text", ["", "- a list\n", "just text\n"])
+def test_a_rules_file_that_is_not_a_mapping_says_so(tmp_path, text):
+    (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError) as info:
+        load_rule_sets(tmp_path)
+    assert str(info.value) == "broken.yaml: (top level): expected a mapping"

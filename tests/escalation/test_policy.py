@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import current_app
 
+from app.core.playbooks import playbooks
 from app.escalation.policy import Level, expand
 from app.escalation.ticker import tick
 from tests.escalation.conftest import Inbox, free_port
@@ -47,7 +47,7 @@ def test_roster_chain_replaces_the_default_only_for_its_severity(app, client, fa
 
     assert escalation(high["id"]).policy == _steps(HIGH_CHAIN)
     assert timeline(high["id"], "escalation_started")[0].data["source"] == "roster"
-    default_medium = expand(current_app.extensions["escalation"].policies["medium"])
+    default_medium = expand(playbooks().escalation.policies["medium"])
     assert escalation(medium["id"]).policy == default_medium
     assert timeline(medium["id"], "escalation_started")[0].data["source"] == "default"
 
