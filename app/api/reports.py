@@ -3,7 +3,6 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import ApiError, api_user, parse_json, parse_query
-from app.core.db import db
 from app.core.permissions import Permission
 from app.incidents.access import can, organization_for_input, overseen_organization, overseen_organizations
 from app.intake import services
@@ -20,7 +19,6 @@ def create_report():
     outcome = services.submit(services.Submission(
         organization=org, channel="api", source=data.source, title=data.title, body=data.body,
         occurred_at=data.occurred_at, sender=user.email, dedup_key=data.dedup_key))
-    db.session.commit()
     return jsonify(services.report_json(outcome.report, outcome.incident) | {"added": not outcome.created}), \
         201 if outcome.created else 200
 
