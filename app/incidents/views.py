@@ -23,6 +23,7 @@ from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_views import ActionForm
 from app.intake import services as intake
+from app.intake.schemas import ReportOpening
 from app.organizations.services import get_profile, organizations_by_ids
 from app.records.services import record_for
 
@@ -96,14 +97,15 @@ def new():
     fill_choices(form, profile)
     if request.method == "GET" and report is not None:
         form.title.data, form.description.data, form.source.data = report.title, report.body, report.source
-        form.detected_at.data = (report.occurred_at or report.received_at).astimezone(display_zone()).replace(tzinfo=None)
+        form.detected_at.data = intake.detected_default(report).astimezone(display_zone()).replace(tzinfo=None)
     if form.validate_on_submit():
-        data = form_to_input(form, profile, _asset_values(profile)) | {"organization": org.code}
+        data = form_to_input(form, profile, _asset_values(profile))
         try:
             with attempt():
-                incident = services.open_incident(current_user, IncidentCreate.model_validate(data))
-                if report is not None:
-                    intake.opened_as(current_user, report, incident)
+                if report is None:
+                    incident = services.open_incident(current_user, IncidentCreate.model_validate(data | {"organization": org.code}))
+                else:
+                    incident = intake.open_from_report(current_user, report, ReportOpening.model_validate(data))
             flash(_("インシデント %(ref)s を登録しました。", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except ValidationError as exc:
