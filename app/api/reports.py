@@ -26,6 +26,6 @@ def list_reports():
 
 @bp.post("/reports/<int:report_id>/open")
 def open_report(report_id: int):
-    report = services.get_report(api_user(), report_id)
-    incident = services.open_from_report(api_user(), report, parse_json(ReportOpening))
+    data = parse_json(ReportOpening)  # read first: a bad body answers the same whoever's report the path names
+    incident = services.open_from_report(api_user(), services.get_report(api_user(), report_id), data)
     return jsonify(incident_detail(incident, severity_basis(incident))), 201
