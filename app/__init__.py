@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
-from app.core.db import db
+from app.core.db import TransactionalFlask, db
 from app.core.jsonbody import BoundedJSONProvider
 from app.core.playbooks import Playbooks
 
@@ -91,7 +91,7 @@ def load_playbooks(path: Path) -> Playbooks:
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
-    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app = TransactionalFlask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
     app.json = BoundedJSONProvider(app)
     app.config.from_mapping(config.as_dict())
     config.INSTANCE_PATH.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import api_user, parse_json, parse_query
-from app.core.db import db
 from app.core.errors import NotFound
 from app.deadlines import services
 from app.deadlines.schemas import DeadlineMet, DeadlineQuery, NoticeCreate
@@ -23,7 +22,6 @@ def add_notice(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(NoticeCreate)
     deadline = services.add_notice(api_user(), incident, data.kind, data.due_at, data.note)
-    db.session.commit()
     return jsonify(deadline_json(deadline)), 201
 
 
@@ -33,7 +31,6 @@ def mark_met(incident_id: int, deadline_id: int):
     deadline = services.get_deadline(incident, deadline_id)
     data = parse_json(DeadlineMet)
     services.mark_met(api_user(), incident, deadline, data.reference, data.met_at, data.note)
-    db.session.commit()
     return jsonify(deadline_json(deadline))
 
 

@@ -4,7 +4,6 @@ from flask import jsonify
 from app.api import bp
 from app.api.errors import api_user
 from app.api.incident_json import incident_json
-from app.core.db import db
 from app.core.timeutil import iso_utc
 from app.escalation.models import Notification
 from app.escalation.queries import notifications_of
@@ -16,7 +15,6 @@ from app.incidents.access import get_incident
 def acknowledge_incident(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     acknowledge(api_user(), incident, "API")
-    db.session.commit()
     return jsonify(incident_json(incident))
 
 

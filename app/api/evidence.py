@@ -3,7 +3,6 @@ from flask import jsonify, request, url_for
 
 from app.api import bp
 from app.api.errors import ApiError, api_user
-from app.core.db import db
 from app.incidents import evidence
 from app.incidents.access import get_incident
 from app.incidents.serializers import evidence_json
@@ -23,7 +22,6 @@ def upload_evidence(incident_id: int):
         raise ApiError(422, "invalid", "invalid input", {"file": "a file is required"})
     item = evidence.store_evidence(api_user(), incident, upload.stream, upload.filename,
                                    request.form.get("description", ""), upload.mimetype)
-    db.session.commit()
     return jsonify(evidence_json(item, _url(item))), 201
 
 
@@ -38,5 +36,4 @@ def download_evidence(incident_id: int, evidence_id: int):
     incident = get_incident(api_user(), incident_id)
     item = evidence.get_evidence(incident, evidence_id)
     path = evidence.open_for_download(api_user(), incident, item, "api")
-    db.session.commit()
     return evidence.attachment_response(path, item)

@@ -3,7 +3,6 @@ from flask import jsonify
 from app.api import bp
 from app.api.errors import api_user, parse_json, parse_query
 from app.api.incident_json import incident_json
-from app.core.db import db
 from app.incidents import services
 from app.incidents.access import get_incident
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
@@ -14,7 +13,6 @@ from app.incidents.serializers import list_row
 def create_incident():
     data = parse_json(IncidentCreate)
     incident = services.open_incident(api_user(), data)
-    db.session.commit()
     return jsonify(incident_json(incident)), 201
 
 
@@ -37,5 +35,4 @@ def patch_incident(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(IncidentUpdate)
     services.update_incident(api_user(), incident, data)
-    db.session.commit()
     return jsonify(incident_json(incident))

@@ -8,7 +8,7 @@ from app.api import bp
 from app.deadlines.schemas import DeadlineMet, NoticeCreate
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
-from app.intake.schemas import ReportCreate
+from app.intake.schemas import ReportCreate, ReportOpening
 from app.records.schemas import RecommendationStatus, RecordInput
 from app.reviews.exports import XLSX
 
@@ -194,7 +194,8 @@ def build_document() -> dict:
     for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate), ("StageMove", StageMove),
                         ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate),
                         ("RecordInput", RecordInput), ("RecommendationStatus", RecommendationStatus),
-                        ("DeadlineMet", DeadlineMet), ("NoticeCreate", NoticeCreate), ("ReportCreate", ReportCreate)):
+                        ("DeadlineMet", DeadlineMet), ("NoticeCreate", NoticeCreate), ("ReportCreate", ReportCreate),
+                        ("ReportOpening", ReportOpening)):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -319,7 +320,16 @@ def _report_paths() -> dict:
               {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
               {"name": "per_page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
                                                                                  "maximum": 200}}]
-    return {"/api/v1/reports": {
+    opening = {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}], "post": {
+        "description": "Opens a waiting report as an incident of the report's body (the incident fields without "
+                       "`organization`; `detected_at` defaults to the report's occurred_at, else its arrival, and may "
+                       "not be after the arrival: 422). The incident's `reported_at` is the report's arrival, its "
+                       "deadlines count as for any incident, the report becomes `opened` and its files the incident's "
+                       "evidence. 403 for a role that may not decide reports (CSIRT, 統括責任者/CISO, admin may); "
+                       "409 when the report is no longer `new`.",
+        "requestBody": _body("ReportOpening"),
+        "responses": _ok(201, {"$ref": "#/components/schemas/Incident"}) | _errors(400, 401, 403, 404, 409, 415, 422)}}
+    return {"/api/v1/reports/{id}/open": opening, "/api/v1/reports": {
         "post": {"description": "For SOC/SIEM forwarders (a role that may create incidents in the body). With a "
                                 "`dedup_key` equal to that of a report still waiting, or of one whose incident is "
                                 "still open, the body is added there (200) instead of opening another (201).",

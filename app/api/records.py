@@ -3,7 +3,6 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.errors import api_user, parse_json
-from app.core.db import db
 from app.incidents import stages
 from app.incidents.access import get_incident
 from app.records import services
@@ -22,7 +21,6 @@ def save_record(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(RecordInput)
     record = services.save(api_user(), incident, data)
-    db.session.commit()
     return jsonify(record_json(incident, record))
 
 
@@ -31,7 +29,6 @@ def approve_record(incident_id: int):
     """Approval is the move to `closed` (the same rules and checks as POST …/stage)."""
     incident = get_incident(api_user(), incident_id)
     stages.move_stage(api_user(), incident, "closed")
-    db.session.commit()
     return jsonify(record_json(incident, services.record_for(incident)))
 
 
@@ -40,5 +37,4 @@ def set_recommendation_status(incident_id: int, recommendation_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(RecommendationStatus)
     row = services.set_recommendation_status(api_user(), incident, recommendation_id, data.status)
-    db.session.commit()
     return jsonify({"id": row.id, "text": row.text, "clause": row.clause, "status": row.status})

@@ -4,7 +4,6 @@ from flask import jsonify
 from app.api import bp
 from app.api.errors import api_user, parse_json
 from app.api.incident_json import incident_json
-from app.core.db import db
 from app.incidents import notes, stages, tasks, timeline
 from app.incidents.access import get_incident
 from app.incidents.serializers import event_json, task_json
@@ -16,7 +15,6 @@ def move_stage(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(StageMove)
     stages.move_stage(api_user(), incident, data.to, data.reason, data.override, data.not_incident)
-    db.session.commit()
     return jsonify(incident_json(incident))
 
 
@@ -31,7 +29,6 @@ def create_task(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(TaskCreate)
     task = tasks.add_task(api_user(), incident, data.stage.value, data.title, data.guidance, data.required, data.assignee)
-    db.session.commit()
     return jsonify(task_json(task)), 201
 
 
@@ -42,7 +39,6 @@ def update_task(incident_id: int, task_id: int):
     data = parse_json(TaskUpdate)
     tasks.update_task(api_user(), incident, task, done=data.done, assignee_email=data.assignee,
                       assign="assignee" in data.model_fields_set)
-    db.session.commit()
     return jsonify(task_json(task))
 
 
@@ -57,5 +53,4 @@ def create_note(incident_id: int):
     incident = get_incident(api_user(), incident_id)
     data = parse_json(NoteCreate)
     event = notes.add_note(api_user(), incident, data.body)
-    db.session.commit()
     return jsonify(event_json(event)), 201

@@ -35,6 +35,7 @@ def start_session(user: User) -> None:
 
 def keep_session(user: User) -> None:
     """This session stays signed in after its person's generation was raised (by themselves)."""
+    db.session.flush()  # a raised generation is an SQL expression until flushed, then read back
     session["generation"] = user.session_generation or 0
 
 

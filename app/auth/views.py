@@ -14,7 +14,6 @@ from app.audit import services as audit
 from app.auth import throttle, totp
 from app.auth.services import authenticate, revoke_sessions
 from app.auth.sessions import begin_second_step, keep_session, pending_next, pending_user, sign_out, start_session
-from app.core.db import db
 from app.core.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -47,16 +46,13 @@ def login():
     except throttle.Throttled as exc:
         flash(exc.message, "error")
         return render_template("auth/login.html", form=form), 429
-    if user is None:
-        db.session.commit()
+    if user is None:  # answered 200: the request's transaction commits (the throttle has counted it already)
         flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
         return render_template("auth/login.html", form=form), 200
     target = safe_next(form.next.data, url_for("incidents.index"))
     if user.totp_enabled_at or totp.required_for(user):
-        db.session.commit()
         begin_second_step(user, target)
         return redirect(url_for("auth.second_factor" if user.totp_enabled_at else "auth.enrol_at_login"))
-    db.session.commit()
     start_session(user)
     return redirect(target)
 
@@ -75,7 +71,6 @@ def second_factor():
         except throttle.Throttled as exc:
             flash(exc.message, "error")
             return render_template("auth/code.html", form=form), 429
-        db.session.commit()
         if verified:
             target = pending_next()
             start_session(user)
@@ -98,7 +93,6 @@ def _enrolment(form: CodeForm, user, audit_reason: str):
         if totp.enable(user, secret, form.code.data):
             session.pop("totp_secret", None)
             audit.append(user, "auth.totp_enabled", "user", user.id, payload={"how": audit_reason})
-            db.session.commit()
             return None
         flash(_("確認コードが正しくありません。認証アプリに表示されている6桁のコードを入力してください。"), "error")
     uri = totp.provisioning_uri(user.email, secret)
@@ -153,11 +147,9 @@ def disable():
     except throttle.Throttled as exc:
         flash(exc.message, "error")
         return redirect(url_for("auth.security"))
-    db.session.commit()  # the failure counts
     if verified:
         totp.disable(current_user)
         audit.append(current_user, "auth.totp_disabled", "user", current_user.id)
-        db.session.commit()
         keep_session(current_user)
         flash(_("二要素認証を解除しました。"), "success")
     else:
@@ -170,7 +162,6 @@ def disable():
 def logout():
     """Ends this session on every server: a copy of this cookie is signed out as well."""
     sign_out(current_user)
-    db.session.commit()
     return redirect(url_for("auth.login"))
 
 
@@ -180,7 +171,6 @@ def sign_out_everywhere():
     """Ends every other session of the person (another browser, a lost PC); this one stays."""
     revoke_sessions(current_user)
     audit.append(current_user, "auth.sessions_revoked", "user", current_user.id)
-    db.session.commit()
     keep_session(current_user)
     flash(_("ほかの端末・ブラウザでのログインをすべて終了しました。"), "success")
     return redirect(url_for("auth.security"))

@@ -1,10 +1,13 @@
-"""One declarative base, one UTC datetime type, and a per-app-context session."""
+"""One declarative base, one UTC datetime type, a per-app-context session, and one transaction
+per request."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -77,6 +80,20 @@ class Database:
                 session.rollback()
                 session.close()
 
+    def end_request(self, commit: bool) -> None:
+        """Commits or rolls back the request's transaction, if the request opened a session."""
+        session = g.get("db_session")
+        if session is None:
+            return
+        if not commit:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
     @property
     def engine(self) -> Engine:
         return current_app.extensions["db_engine"]
@@ -89,6 +106,41 @@ class Database:
 
 
 db = Database()
+
+
+class TransactionalFlask(Flask):
+    """One transaction per request, ended in one place (as indico's request handler and warehouse's
+    pyramid_tm do): services flush, views and API handlers never commit.
+
+    A view that returns a response below 400 (a page, a redirect after a write, a 201) commits; an
+    exception or a 4xx/5xx answer rolls everything back. So a refusal a view answers as a page with
+    200 or a redirect (the form again, a flash) must undo its attempt itself (`attempt()` below);
+    a refusal whose writes must stay answers below 400 too: the sign-in failure page (200) keeps
+    what the request recorded. The commit runs inside the dispatch, so a failure to commit (a stale
+    version, a lock timeout) reaches the same error handlers as one raised by the view. Background
+    jobs, CLI commands and the login throttle's own connection commit explicitly.
+    """
+
+    def dispatch_request(self):
+        try:
+            response = self.make_response(super().dispatch_request())
+        except BaseException:
+            db.end_request(commit=False)
+            raise
+        db.end_request(commit=response.status_code < 400)
+        return response
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """A step whose refusal the page shows in place (the form again, a redirect with the message)
+    instead of answering an error: a refused step leaves nothing behind, although the request then
+    answers below 400 and commits."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def database_now() -> dt.datetime:

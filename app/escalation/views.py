@@ -59,7 +59,6 @@ def ack_link(token: str):
     form = AckForm()
     if request.method == "POST" and form.validate_on_submit() and done_by is None:
         acknowledge(notification.user, incident, "メールのリンク")
-        db.session.commit()
         escalation = current_escalation(incident)
         done_by = notification.user
     return render_template("escalation/ack.html", incident=incident, form=form, done_by=done_by,
@@ -74,7 +73,6 @@ def acknowledge_page(incident_id: int):
         flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
     else:
         changed = acknowledge(current_user, incident, "画面")
-        db.session.commit()
         flash(_("受領を登録しました。") if changed else _("すでに受領済みです。"), "success")
     return redirect(url_for("incidents.show", incident_id=incident_id) + "#escalation")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from app.auth.models import User
+from app.core.db import db
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.permissions import Permission
 from app.incidents import timeline
@@ -20,4 +21,6 @@ def add_note(user: User, incident: Incident, body: str) -> TimelineEvent:
     if not can(user, Permission.INCIDENT_WORK, incident.organization_id):
         raise Forbidden(_("メモを追加する権限がありません。"))
     first_line = body.splitlines()[0][:80]
-    return timeline.record(incident, user, "note", f"メモ: {first_line}", {"body": body})
+    note = timeline.record(incident, user, "note", f"メモ: {first_line}", {"body": body})
+    db.session.flush()  # the answer names the note's id
+    return note

@@ -145,7 +145,9 @@ def _next_reference_number(organization_id: int, year: int) -> int:
 
 # --- commands -----------------------------------------------------------------------------
 
-def open_incident(user: User, data: IncidentCreate) -> Incident:
+def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | None = None) -> Incident:
+    """`reported_at`: when the report it is opened from arrived (intake.open_from_report); the
+    incident is reported from then on, or earlier if the paper record says so."""
     org = organization_for_input(user, data.organization)
     profile = get_profile(org.code)
     _check_against_profile(profile, data, data.threat_category)
@@ -167,6 +169,8 @@ def open_incident(user: User, data: IncidentCreate) -> Incident:
         incident.reported_at, incident.recorded_late = data.reported_at or data.acknowledged_at, True
         if data.acknowledged_at is not None:
             incident.acknowledged_at, incident.acknowledged_by_id = data.acknowledged_at, user.id
+    if reported_at is not None:
+        incident.reported_at = min(reported_at, incident.reported_at or reported_at)
     _recompute_severity(profile, incident)
     _refresh_search_text(incident)
     db.session.add(incident)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 
-from app.core.db import db
+from app.core.db import attempt, db
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.formerrors import form_messages
 from app.core.i18n import category_label
@@ -24,6 +24,7 @@ from app.incidents.models import Incident, Severity, Stage
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_views import ActionForm
 from app.intake import services as intake
+from app.intake.schemas import ReportOpening
 from app.organizations.services import get_profile, organizations_by_ids
 from app.records.services import record_for
 
@@ -97,20 +98,20 @@ def new():
     fill_choices(form, profile)
     if request.method == "GET" and report is not None:
         form.title.data, form.description.data, form.source.data = report.title, report.body, report.source
-        form.detected_at.data = (report.occurred_at or report.received_at).astimezone(display_zone()).replace(tzinfo=None)
+        form.detected_at.data = intake.detected_default(report).astimezone(display_zone()).replace(tzinfo=None)
     if form.validate_on_submit():
-        data = form_to_input(form, profile, _asset_values(profile)) | {"organization": org.code}
+        data = form_to_input(form, profile, _asset_values(profile))
         try:
-            incident = services.open_incident(current_user, IncidentCreate.model_validate(data))
-            if report is not None:
-                intake.opened_as(current_user, report, incident)
-            db.session.commit()
+            with attempt():
+                if report is None:
+                    incident = services.open_incident(current_user, IncidentCreate.model_validate(data | {"organization": org.code}))
+                else:
+                    incident = intake.open_from_report(current_user, report, ReportOpening.model_validate(data))
             flash(_("インシデント %(ref)s を登録しました。", ref=incident.reference), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except ValidationError as exc:
             _show_errors(form, form_messages(exc))
         except DomainError as exc:
-            db.session.rollback()
             if exc.status == 403:  # a field the role may not set (the paper times, not shown to it): refused
                 labels = "、".join(str(getattr(form, name).label.text) for name in exc.fields if hasattr(form, name))
                 flash(f"{exc.message}（{labels}）" if labels else exc.message, "error")
@@ -189,14 +190,13 @@ def edit(incident_id: int):
         elif incident.severity_overridden:
             data |= {"severity": None}
         try:
-            services.update_incident(current_user, incident, IncidentUpdate.model_validate(data))
-            db.session.commit()
+            with attempt():
+                services.update_incident(current_user, incident, IncidentUpdate.model_validate(data))
             flash(_("保存しました。"), "success")
             return redirect(url_for("incidents.show", incident_id=incident.id))
         except ValidationError as exc:
             _show_errors(form, form_messages(exc))
         except Conflict:
-            db.session.rollback()
             db.session.refresh(incident)
             flash(_("他の担当者が先に更新しました。相手の変更とあなたの入力を比べてから、もう一度保存してください。"
                     "あなたの入力はそのまま残っています。"), "error")
@@ -206,7 +206,6 @@ def edit(incident_id: int):
                                    conflict={"differences": conflicts.differences(incident, data),
                                              "change": conflicts.last_change(incident)}), 409
         except DomainError as exc:
-            db.session.rollback()
             _show_errors(form, exc.fields or {"form": exc.message})
     return render_template("incidents/form.html", form=form, org=incident.organization, profile=profile,
                            incident=incident, asset_values=asset_values), (422 if form.errors else 200)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
 
-from app.core.db import db
+from app.core.db import attempt
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.formerrors import form_messages
 from app.incidents import evidence, notes, stages, tasks
@@ -27,23 +27,20 @@ def _back(incident_id: int, anchor: str = ""):
 
 
 def run_action(incident_id: int, anchor: str, action, success: str):
-    """Checks CSRF, runs the service, commits once; on a rule's refusal shows its message."""
+    """Checks CSRF, runs the service; on a rule's refusal undoes it and shows its message."""
     if not ActionForm().validate_on_submit():
         flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
         return _back(incident_id, anchor)
     try:
-        action()
-        db.session.commit()
+        with attempt():
+            action()
         flash(success, "success")
     except ValidationError as exc:
-        db.session.rollback()
         for message in form_messages(exc).values():
             flash(message, "error")
     except (Forbidden, NotFound):
-        db.session.rollback()
         raise
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message + (" " + "、".join(exc.fields.values()) if exc.fields and exc.status == 409 else ""), "error")
         for message in exc.fields.values() if exc.status == 422 else ():
             flash(message, "error")
@@ -116,5 +113,4 @@ def download_evidence(incident_id: int, evidence_id: int):
     incident = get_incident(current_user, incident_id)
     item = evidence.get_evidence(incident, evidence_id)
     path = evidence.open_for_download(current_user, incident, item, "web")
-    db.session.commit()
     return evidence.attachment_response(path, item)

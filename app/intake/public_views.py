@@ -11,7 +11,6 @@ from wtforms import StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.db import db
 from app.core.errors import ValidationFailed
 from app.core.timeutil import display_zone
 from app.intake import services
@@ -54,5 +53,4 @@ def form(org_code: str):
     except ValidationFailed as exc:
         form.when.errors = list(exc.fields.values())
         return render_template("intake/public_form.html", **page), 422
-    db.session.commit()
     return render_template("intake/public_receipt.html", profile=profile, receipt=outcome.report.receipt), 201

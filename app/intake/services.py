@@ -22,10 +22,13 @@ from app.core.locks import begin_writing, hold
 from app.core.permissions import Permission
 from app.core.timeutil import CLOCK_SKEW, iso_utc, now_utc
 from app.incidents import timeline
-from app.incidents.access import can
+from app.incidents.access import can, organization_for_input, overseen_organization, overseen_organizations
 from app.incidents.evidence import preserve, stored_file
 from app.incidents.models import Evidence, Incident, Stage
+from app.incidents.schemas import IncidentCreate
+from app.incidents.services import open_incident
 from app.intake.models import Report, ReportAddition, ReportState
+from app.intake.schemas import ReportCreate, ReportOpening
 from app.organizations.models import Organization
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
@@ -151,6 +154,15 @@ def submit(submission: Submission) -> Outcome:
     return Outcome(report, True)
 
 
+def file_report(user: User, data: ReportCreate) -> Outcome:
+    """POST /api/v1/reports: a forwarder's report, in a body where the caller may create incidents."""
+    org = organization_for_input(user, data.organization)
+    if not can(user, Permission.INCIDENT_CREATE, org.id):
+        raise Forbidden(_("この団体に報告を登録する権限がありません。"))
+    return submit(Submission(organization=org, channel="api", source=data.source, title=data.title, body=data.body,
+                             occurred_at=data.occurred_at, sender=user.email, dedup_key=data.dedup_key))
+
+
 PUBLIC_FORM_LOCK = "public-report-limits"  # one lock: the overall limit counts every address
 
 
@@ -232,13 +244,33 @@ def _report_text(report: Report) -> str:
     return "\n\n---\n\n".join(p for p in parts if p)
 
 
+def detected_default(report: Report) -> dt.datetime:
+    """When the reporter noticed, else when the report arrived (never later than that)."""
+    return min(report.occurred_at or report.received_at, report.received_at)
+
+
+def open_from_report(user: User, report: Report, data: ReportOpening) -> Incident:
+    """Opens the report as an incident of its body, reported when the report arrived (so its
+    deadlines count from the start from what the body knew by then), and marks the report opened:
+    its files become the incident's evidence, audited. The contract's order: invalid input (422),
+    then a role that may not open it (403), then a report no longer waiting (409); a refusal after
+    the incident was written is undone with the request's transaction."""
+    detected_at = data.detected_at or detected_default(report)
+    if detected_at > report.received_at:
+        raise ValidationFailed(_("入力内容に誤りがあります。"),
+                               {"detected_at": _("報告を受け付けた日時より後にはできません。")})
+    fields = data.model_dump(exclude_unset=True) | {"organization": report.organization.code, "detected_at": detected_at}
+    incident = open_incident(user, IncidentCreate.model_validate(fields), reported_at=report.received_at)
+    opened_as(user, report, incident)
+    return incident
+
+
 def opened_as(user: User, report: Report, incident: Incident) -> None:
-    """The report became `incident` (just created from it): its files become the incident's
-    evidence, and the incident counts its report time from the report's arrival."""
+    """The report became `incident` (just created from it, see open_from_report): decided once,
+    its files become the incident's evidence, the timeline says where the incident came from."""
     if incident.organization_id != report.organization_id:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"organization": _("報告と同じ団体を選んでください。")})
     _decide(user, report, ReportState.OPENED, None, incident)
-    incident.reported_at = min(report.received_at, incident.reported_at or report.received_at)
     timeline.record(incident, user, "report_opened", f"報告 {report.receipt}（{report.channel}）からインシデントとして登録しました",
                     {"receipt": report.receipt, "sender": report.sender, "body": _report_text(report)})
 
@@ -270,6 +302,14 @@ def dismiss(user: User, report: Report, reason: str) -> None:
     if not reason or len(reason) > 2000 or "\x00" in reason:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"reason": _("非該当とする理由を入力してください（2,000文字以内）。")})
     _decide(user, report, ReportState.DISMISSED, reason, None)
+
+
+def queue_of(user: User, organization: str | None, state: str, page: int, per_page: int) -> tuple[list[Report], int]:
+    """GET /api/v1/reports: the queue of one body the user oversees (404 not theirs, 403 not as a
+    whole), or of every such body."""
+    organizations = [overseen_organization(user, organization)] if organization is not None \
+        else overseen_organizations(user)
+    return queue([o.id for o in organizations], state, page, per_page)
 
 
 def queue(organization_ids: list[int], state: str, page: int, per_page: int) -> tuple[list[Report], int]:

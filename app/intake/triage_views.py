@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from app.core.db import db
+from app.core.db import attempt
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.permissions import Permission
 from app.incidents import evidence as evidence_files
@@ -53,12 +53,11 @@ def _decided(report_id: int, action) -> object:
         flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "error")
         return redirect(url_for("triage.show", report_id=report.id))
     try:
-        target = action(report)
-        db.session.commit()
+        with attempt():
+            target = action(report)
     except (Forbidden, NotFound):
         raise
     except DomainError as exc:
-        db.session.rollback()
         flash(next(iter(exc.fields.values())) if exc.fields else exc.message, "error")
         return redirect(url_for("triage.show", report_id=report.id))
     return target
@@ -89,5 +88,4 @@ def dismiss(report_id: int):
 def download(report_id: int, evidence_id: int):
     report = services.get_report(current_user, report_id)
     item, path = services.report_file(current_user, report, evidence_id)
-    db.session.commit()
     return evidence_files.attachment_response(path, item)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 
-from app.core.db import db
+from app.core.db import attempt
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.formerrors import form_messages
 from app.core.permissions import Permission
@@ -71,16 +71,13 @@ def save(incident_id: int):
         flash(_("フォームの有効期限が切れました。もう一度保存してください。"), "error")
         return _page(incident, shown, status=400)
     try:
-        services.save(current_user, incident, RecordInput.model_validate(submitted))
-        db.session.commit()
+        with attempt():  # the page shown again reads the record as it was
+            services.save(current_user, incident, RecordInput.model_validate(submitted))
     except ValidationError as exc:
-        db.session.rollback()
         return _page(incident, shown, form_messages(exc), status=422)
     except (Forbidden, NotFound):
-        db.session.rollback()
         raise
     except DomainError as exc:  # 422 from the profile checks, 409 approved or stale
-        db.session.rollback()
         flash(exc.message, "error")
         return _page(incident, shown, dict(exc.fields or {}), status=exc.status)
     flash(_("事後報告を保存しました。"), "success")

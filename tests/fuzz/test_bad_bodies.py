@@ -44,6 +44,7 @@ VALID = {
     "DeadlineMet": lambda ids: {"reference": "PPC-0001"},
     "NoticeCreate": lambda ids: {"kind": "police_report"},
     "ReportCreate": lambda ids: {"organization": "ageo", "title": "IDS検知", "body": "詳細"},
+    "ReportOpening": lambda ids: {"title": "IDS検知", "threat_category": "intentional"},
 }
 
 

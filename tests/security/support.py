@@ -217,6 +217,7 @@ BODIES = {
     ("workflow.update_task", "POST"): lambda w: {"data": {"action": "done"}},
     ("api.create_report", "POST"): lambda w: {"json": {"organization": BODY_A, "title": "IDS検知", "body": "詳細"}},
     ("public_report.form", "POST"): lambda w: {"data": {"what": "不審なメールが届きました"}},
+    ("api.open_report", "POST"): lambda w: {"json": {"title": "不審なメール", "threat_category": "intentional"}},
     ("triage.merge", "POST"): lambda w: {"data": {"reference": "AGEO-1999-0001"}},  # unknown: the report page again
     ("triage.dismiss", "POST"): lambda w: {"data": {"reason": "訓練メール"}},
 }

@@ -143,6 +143,7 @@ EXPECTED: dict[tuple, str] = {
     ("triage.dismiss", "POST"): TRIAGE,
     ("api.create_report", "POST"): CREATE,
     ("api.list_reports", "GET"): OVERSEE,
+    ("api.open_report", "POST"): TRIAGE,
 }
 
 # Cells (*row key, actor) where the app is known to answer differently from EXPECTED: the letter it
