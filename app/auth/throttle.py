@@ -39,10 +39,10 @@ def normalise_account(email: str | None) -> str:
     return (email or "").strip().lower()[:254]
 
 
-def is_throttled(account: str, address: str, connection: Connection | None = None) -> bool:
+def _is_throttled(connection: Connection, account: str, address: str) -> bool:
     since = now_utc() - _window()
     config = current_app.config
-    by_account, by_address = (connection or db.session).execute(
+    by_account, by_address = connection.execute(
         select(func.count().filter(LoginFailure.account == account), func.count().filter(LoginFailure.address == address))
         .where(LoginFailure.failed_at > since, or_(LoginFailure.account == account, LoginFailure.address == address))
     ).one()
@@ -55,7 +55,7 @@ def _reserve_attempt(account: str, address: str) -> None:
     now = now_utc()
     with db.engine.connect() as connection:
         hold(f"login-account:{account}", f"login-address:{address}", connection=connection)
-        if is_throttled(account, address, connection):
+        if _is_throttled(connection, account, address):
             connection.rollback()
             raise Throttled(_("ログインの失敗が続いたため、しばらくログインできません。%(minutes)s分ほど待ってから、もう一度お試しください。",
                               minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]))
