@@ -118,13 +118,13 @@ def create_app(config: Config | None = None) -> Flask:
     from app.auth.views import bp as auth_bp
     from app.backup.cli import register_cli as register_backup_cli
     from app.deadlines.views import bp as deadlines_bp
-    from app.escalation.cli import register_cli as register_escalation_cli
-    from app.escalation.scheduler import start_scheduler_hook
     from app.escalation.views import bp as escalation_bp
     from app.incidents.views import bp as incidents_bp
     from app.incidents.workflow_views import bp as workflow_bp
     from app.intake.public_views import bp as public_report_bp
     from app.intake.triage_views import bp as triage_bp
+    from app.jobs.cli import register_cli as register_jobs_cli
+    from app.jobs.scheduler import start_scheduler_hook
     from app.organizations.cli import register_cli as register_org_cli
     from app.plan.views import bp as plan_bp
     from app.plan.views import register_cli as register_plan_cli
@@ -146,7 +146,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(triage_bp)
     app.register_blueprint(public_report_bp)
     register_plan_cli(app)
-    register_escalation_cli(app)
+    register_jobs_cli(app)
     app.before_request(start_scheduler_hook)
     register_web(app)
     register_org_cli(app)

@@ -17,8 +17,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app.organizations",),
     ("app.auth",),
     ("app.incidents",),
+    ("app.notifications",),  # reaching people: who is on call, the outbox and its delivery
     ("app.deadlines", "app.escalation", "app.records", "app.intake"),
-    ("app.reviews",),  # the quarter's figures, read from every domain above the incidents
+    # what reads or drives several domains of the row above: the quarter's figures, the roster
+    # file (people, chains, rotas), what needs attention now, and the tick that runs each job
+    ("app.reviews", "app.roster", "app.attention", "app.jobs"),
     ("app.models",),  # every model, for the migrations and the backup
     ("app.plan", "app.ops", "app.backup"),
     ("app.api", "app.web", "app"),  # the top: the API, the pages' frame, the factory (app/__init__.py)

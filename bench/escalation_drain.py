@@ -10,7 +10,7 @@ csirt (the first level of every severity reaches csirt; nobody holds security_ma
 incident yields one e-mail and one in-app message. A local aiosmtpd (in its own process, so it
 does not compete with the ticker for the GIL) receives the mail and records each X-Event-Id.
 
-  (a) default (SQLite; or --postgresql --processes 0): app.escalation.ticker.tick() in this
+  (a) default (SQLite; or --postgresql --processes 0): app.jobs.ticker.tick() in this
       process, back to back, until every first level fired and the outbox is empty. Prints the
       time to drain, the ticks, and per tick the time of fire_due_steps and of deliver_due, the
       latter split into claiming (the due SELECT, each pending→sending UPDATE and its commit) and
@@ -44,10 +44,11 @@ from app.auth.models import Membership, User
 from app.auth.services import hash_password
 from app.config import REPO_ROOT
 from app.core.db import db
-from app.escalation import ticker
-from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
+from app.escalation.models import Escalation, EscalationState
 from app.escalation.policy import expand, levels_for
 from app.incidents.models import Incident
+from app.jobs import ticker
+from app.notifications.models import Notification, NotificationStatus
 from app.organizations.models import Organization
 from bench import seed
 

@@ -44,9 +44,9 @@ from app.core.db import db
 from app.core.playbooks import playbooks
 from app.deadlines.models import Deadline
 from app.deadlines.services import rules_for
-from app.escalation.models import Notification
 from app.incidents.models import Incident, ReferenceCounter, Severity, Source, Stage
 from app.incidents.services import normalize_for_search
+from app.notifications.models import Notification
 from app.organizations.models import Organization
 from app.organizations.services import get_profile
 from app.records.models import PostIncidentRecord, Recommendation

@@ -5,10 +5,10 @@ from app.api import bp
 from app.api.errors import api_user
 from app.api.incident_json import incident_json
 from app.core.timeutil import iso_utc
-from app.escalation.models import Notification
 from app.escalation.queries import notifications_of
 from app.escalation.services import acknowledge
 from app.incidents.access import get_incident
+from app.notifications.models import Notification
 
 
 @bp.post("/incidents/<int:incident_id>/acknowledge")

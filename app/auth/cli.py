@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from app.audit import services as audit
 from app.auth import totp
-from app.auth.roster import RosterError, import_roster, read_roster
 from app.auth.services import create_api_token, revoke_token, tokens_of, user_by_email
 from app.core.db import db
 from app.core.durations import parse_duration
 from app.core.errors import DomainError
 from app.core.timeutil import now_utc
 from app.organizations.models import Organization
+from app.roster.file import RosterError, import_roster, read_roster
 
 
 def register_cli(app) -> None:

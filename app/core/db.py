@@ -149,3 +149,12 @@ def database_now() -> dt.datetime:
     if db.session.get_bind().dialect.name == "postgresql":
         return db.session.scalar(text("SELECT statement_timestamp()")).astimezone(dt.UTC)
     return dt.datetime.now(dt.UTC)
+
+
+def due_batch(query, limit: int, of: Any = None):
+    """A batch of due work for one process: on PostgreSQL rows another process holds are skipped
+    (FOR UPDATE SKIP LOCKED), so processes share the work; SQLite has one writer anyway."""
+    query = query.limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=of, skip_locked=True) if of is not None else query.with_for_update(skip_locked=True)
+    return query

@@ -1,4 +1,4 @@
-"""Deadline reminders through the escalation outbox: once when a deadline is near (the rule set's
+"""The deadlines' job on the tick: reminders through the notification outbox, once when a deadline is near (the rule set's
 `remind.before`, 24 h by default), once when it has passed, and again only if its due time moves.
 Regulatory deadlines and notices only: the internal chain's target times are shown, not paged
 (the escalation already pages that chain).
@@ -11,20 +11,19 @@ import datetime as dt
 
 from sqlalchemy import and_, or_, select, update
 
-from app.core.db import db
+from app.core.db import db, due_batch
 from app.core.durations import parse_duration
 from app.core.playbooks import playbooks
 from app.core.timeutil import format_display
+from app.deadlines.messages import APPROACHING, OVERDUE
 from app.deadlines.models import Deadline
 from app.deadlines.rules import RuleSet
 from app.deadlines.serializers import time_left
 from app.deadlines.services import rules_for
-from app.escalation.oncall import reach
-from app.escalation.outbox import channels_for, insert_once, outbox_row
 from app.incidents import timeline
 from app.incidents.models import Incident
-
-APPROACHING, OVERDUE = "deadline_approaching", "deadline_overdue"
+from app.notifications.oncall import reach
+from app.notifications.outbox import channels_for, insert_once, outbox_row
 
 
 def _longest_notice() -> dt.timedelta:
@@ -38,9 +37,8 @@ def remind_due(now: dt.datetime, limit: int = 200) -> int:
              .where(Deadline.met_at.is_(None), Deadline.withdrawn_at.is_(None), Deadline.category != "internal",
                     or_(and_(Deadline.overdue_notified_at.is_(None), Deadline.due_at <= now),
                         and_(Deadline.approaching_notified_at.is_(None), Deadline.due_at <= now + _longest_notice())))
-             .order_by(Deadline.due_at, Deadline.id).limit(limit).execution_options(populate_existing=True))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Deadline, skip_locked=True)
+             .order_by(Deadline.due_at, Deadline.id).execution_options(populate_existing=True))
+    query = due_batch(query, limit, of=Deadline)
     rows, events, reminded = db.session.execute(query).all(), [], 0
     reached: dict[int, object] = {}  # who hears, once per body per batch (as the escalation steps do)
     for deadline, incident in rows:

@@ -15,10 +15,10 @@ from app.core.playbooks import playbooks
 from app.core.timeutil import CLOCK_SKEW, format_display, now_utc
 from app.deadlines.models import Deadline
 from app.deadlines.rules import BodyOptions, DeadlineRule, ReportingFacts, RuleSet, due_deadlines
-from app.escalation.models import Notification, NotificationStatus
 from app.incidents import timeline
 from app.incidents.access import authorize, visibility_clause
 from app.incidents.models import Incident, Stage
+from app.notifications.models import Notification, NotificationStatus
 from app.organizations.services import get_profile
 
 STAGE_ORDER = [s.value for s in Stage]

@@ -1,8 +1,10 @@
 """What the deadlines do when an incident announces (app/incidents/events.py)."""
 from __future__ import annotations
 
+from app.deadlines.messages import APPROACHING, OVERDUE, REMINDER
 from app.deadlines.services import sync_deadlines
 from app.incidents import events
+from app.notifications import messages
 
 
 def _facts_changed(incident, **_data) -> list[str]:
@@ -10,4 +12,5 @@ def _facts_changed(incident, **_data) -> list[str]:
 
 
 def connect() -> None:
+    messages.register((APPROACHING, OVERDUE), REMINDER)
     events.facts_changed.connect(_facts_changed)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from app.core.db import db
-from app.escalation.models import OnCallOverride, OnCallRotation, RosterPolicy
+from app.escalation.models import RosterPolicy
+from app.notifications.models import OnCallOverride, OnCallRotation
 
 
 def replace_plan(organization_id: int, roster, user_ids: dict[str, int]) -> bool:

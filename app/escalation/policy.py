@@ -14,7 +14,8 @@ from app.core.permissions import Role
 from app.core.playbooks import playbooks
 from app.core.schemas import StrictDocument
 from app.core.yamlfile import load_document
-from app.escalation.models import Channel, RosterPolicy
+from app.escalation.models import RosterPolicy
+from app.notifications.models import Channel
 
 SEVERITIES = ("critical", "high", "medium", "low")
 

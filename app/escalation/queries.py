@@ -2,9 +2,9 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.core.timeutil import iso_utc
-from app.escalation.models import Notification
 from app.escalation.services import escalation_summary
 from app.incidents.models import Incident
+from app.notifications.models import Notification
 
 
 def notifications_of(incident: Incident) -> list[Notification]:

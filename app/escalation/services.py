@@ -12,11 +12,12 @@ from app.core.db import db
 from app.core.errors import Forbidden
 from app.core.permissions import ROLE_LABELS, Permission, Role
 from app.core.timeutil import now_utc
-from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
+from app.escalation.models import Escalation, EscalationState
 from app.escalation.policy import expand, levels_for
 from app.incidents import events, timeline
 from app.incidents.access import can
 from app.incidents.models import SEVERITY_LABELS, Incident
+from app.notifications.models import Notification, NotificationStatus
 
 
 def target_name(target: str) -> str:

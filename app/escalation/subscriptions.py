@@ -1,8 +1,10 @@
 """What the escalation does when an incident announces (app/incidents/events.py)."""
 from __future__ import annotations
 
+from app.escalation.messages import EVENTS, PAGE
 from app.escalation.services import start_escalation
 from app.incidents import events
+from app.notifications import messages
 
 
 def _opened(incident, actor=None, **_data) -> None:
@@ -15,5 +17,6 @@ def _severity_raised(incident, actor=None, **_data) -> None:
 
 
 def connect() -> None:
+    messages.register(EVENTS, PAGE)
     events.opened.connect(_opened)
     events.severity_raised.connect(_severity_raised)

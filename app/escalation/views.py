@@ -11,13 +11,13 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.permissions import Permission
 from app.core.timeutil import now_utc
-from app.escalation.channels import ack_serializer
-from app.escalation.models import Notification
-from app.escalation.oncall import on_call, reach, role_holders
+from app.escalation.messages import ack_serializer
 from app.escalation.policy import SEVERITIES, levels_for
 from app.escalation.services import acknowledge, current_escalation
 from app.incidents.access import can, get_incident
 from app.incidents.models import Incident
+from app.notifications.models import Notification
+from app.notifications.oncall import on_call, reach, role_holders
 from app.organizations.services import organizations_by_ids
 
 bp = Blueprint("escalation", __name__)

@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from app import attention
 from app.core.db import attempt
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.permissions import Permission
 from app.incidents import evidence as evidence_files
 from app.incidents.access import can, overseen_organizations
-from app.intake import attention, services
+from app.intake import services
 from app.intake.models import ReportState
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")

@@ -14,7 +14,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
 from app.core.db import database_now, db
-from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
+from app.escalation.models import Escalation, EscalationState
+from app.notifications.models import Notification, NotificationStatus
 
 bp = Blueprint("metrics", __name__)
 LATENCY = Histogram("csirt_request_seconds", "Request latency", ["method", "endpoint", "status"],

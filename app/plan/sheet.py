@@ -12,10 +12,10 @@ from app.core.permissions import ROLE_LABELS, Role
 from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
 from app.deadlines.services import rules_for
-from app.escalation.oncall import named_deputies
 from app.escalation.policy import SEVERITIES, levels_for
 from app.escalation.services import severity_name, target_name
 from app.incidents.playbook import playbook_for
+from app.notifications.oncall import named_deputies
 from app.organizations.models import Organization
 from app.organizations.services import get_profile
 

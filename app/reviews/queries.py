@@ -11,8 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.db import db
 from app.core.timeutil import iso_utc
 from app.deadlines.models import Deadline
-from app.escalation.models import Notification
 from app.incidents.models import Incident
+from app.notifications.models import Notification
 from app.organizations.models import Organization
 from app.organizations.profiles import SEGMENT_CODES
 from app.records.models import Recommendation

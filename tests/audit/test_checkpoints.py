@@ -166,7 +166,7 @@ def test_a_forged_checkpoint_is_refused(app, client, csirt):
 
 
 def test_the_ticker_writes_a_checkpoint_once_per_period(app, client, csirt, caplog):
-    from app.escalation.scheduler import run_tick
+    from app.jobs.scheduler import run_tick
     make_entries(client, csirt, n_incidents=1)
     path = app.config["INSTANCE_PATH"] / CHECKPOINTS
     with caplog.at_level("INFO", logger="app.audit"):

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from app.auth.models import Membership, User
-from app.auth.roster import RosterError, import_roster, read_roster
 from app.auth.services import authenticate
 from app.core.db import db
 from app.organizations.services import organization_by_code
+from app.roster.file import RosterError, import_roster, read_roster
 
 PW_SATO = "initial password"
 PW_ITO = "another long password"

@@ -9,9 +9,9 @@ import yaml
 from sqlalchemy import select, update
 
 from app.auth.models import ApiToken, RevokedSession, User
-from app.auth.roster import import_roster, read_roster
 from app.auth.services import create_api_token
 from app.core.db import db
+from app.roster.file import import_roster, read_roster
 from tests.factories import PASSWORD, csrf_token
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from app import create_app
 from app.config import Config
 from app.core.db import db, make_engine
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
 from tests.conftest import IsolatedClient, create_database, drop_database, share_audit_keys
 from tests.records.helpers import BODY, acknowledge, at_prevent, saved
 from tests.workflow.helpers import API, create, finish_required, tasks

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.deadlines.models import Deadline
-from app.escalation.models import Notification
+from app.notifications.models import Notification
 
 API = "/api/v1/incidents"
 JST = dt.timezone(dt.timedelta(hours=9))

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
 from tests.deadlines.support import API, INTERNAL, by_kind, create, deadline_row, file, patch, pd, reminders, utc
 from tests.escalation.conftest import free_port
 

@@ -12,11 +12,12 @@ import yaml
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.roster import import_roster, read_roster
 from app.core.db import db
-from app.escalation.models import Escalation, Notification
-from app.escalation.ticker import tick
+from app.escalation.models import Escalation
 from app.incidents.models import Incident, TimelineEvent
+from app.jobs.ticker import tick
+from app.notifications.models import Notification
+from app.roster.file import import_roster, read_roster
 
 JST = dt.timezone(dt.timedelta(hours=9))
 PASSWORD = "correct horse battery"

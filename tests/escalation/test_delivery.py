@@ -12,8 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.core.timeutil import now_utc
-from app.escalation.channels import SMTP_FAILED, webhook_secret
-from app.escalation.ticker import MAX_ATTEMPTS, backoff, tick
+from app.jobs.ticker import tick
+from app.notifications.channels import SMTP_FAILED, webhook_secret
+from app.notifications.delivery import MAX_ATTEMPTS, backoff
 from tests.escalation.conftest import Inbox, free_port
 from tests.escalation.support import LOW, headers, load_roster, notifications, open_incident, person, started
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from app.escalation.channels import ACK_SALT, ack_serializer
-from app.escalation.ticker import tick
+from app.escalation.messages import ACK_SALT, ack_serializer
+from app.jobs.ticker import tick
 from tests.escalation.support import (
     CRITICAL,
     HIGH,

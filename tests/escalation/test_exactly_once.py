@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from app.escalation import channels
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
+from app.notifications import channels
 from tests.escalation.support import CRITICAL, escalation, headers, load_roster, notifications, open_incident, person, started
 
 M = dt.timedelta(minutes=1)

@@ -7,11 +7,11 @@ import hashlib
 import hmac
 
 from app.core.db import db
-from app.escalation.channels import webhook_secret
-from app.escalation.models import Notification
 from app.escalation.services import current_escalation
-from app.escalation.ticker import tick
 from app.incidents.models import Incident
+from app.jobs.ticker import tick
+from app.notifications.channels import webhook_secret
+from app.notifications.models import Notification
 
 
 def _critical(client, headers):

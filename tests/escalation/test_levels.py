@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
 from tests.escalation.support import (
     HIGH,
     ack_path,

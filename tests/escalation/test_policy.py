@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 
 from app.core.playbooks import playbooks
 from app.escalation.policy import Level, expand
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
 from tests.escalation.conftest import Inbox, free_port
 from tests.escalation.support import (
     HIGH,

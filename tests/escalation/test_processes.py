@@ -20,8 +20,9 @@ from sqlalchemy import func, select, update
 from app.audit.services import verify
 from app.core.db import db
 from app.core.timeutil import now_utc
-from app.escalation.models import Escalation, EscalationState, Notification, NotificationStatus
-from app.escalation.ticker import SENDING_TIMEOUT
+from app.escalation.models import Escalation, EscalationState
+from app.notifications.delivery import SENDING_TIMEOUT
+from app.notifications.models import Notification, NotificationStatus
 from tests.conftest import share_audit_keys
 from tests.escalation.conftest import Inbox, free_port
 from tests.escalation.procs import TICK_SECONDS, Tickers

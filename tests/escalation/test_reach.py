@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from app.core.timeutil import now_utc
-from app.escalation.oncall import is_office_hours, on_call
-from app.escalation.ticker import tick
+from app.jobs.ticker import tick
+from app.notifications.oncall import is_office_hours, on_call
 from app.organizations.services import organization_by_code
 from tests.escalation.support import (
     JST,

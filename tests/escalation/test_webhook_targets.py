@@ -16,11 +16,11 @@ import pytest
 import trustme
 import yaml
 
-from app.auth.roster import RosterError
-from app.escalation.channels import WEBHOOK_FAILED, WEBHOOK_REFUSED
-from app.escalation.ticker import tick
-from app.escalation.webhooks import WebhookRefused, resolve
+from app.jobs.ticker import tick
+from app.notifications.channels import WEBHOOK_FAILED, WEBHOOK_REFUSED
+from app.notifications.webhooks import WebhookRefused, resolve
 from app.organizations.profiles import ProfileError, load_profile_file
+from app.roster.file import RosterError
 from tests.escalation.conftest import free_port
 from tests.escalation.support import LOW, headers, load_roster, notifications, open_incident, person, started, user
 from tests.factories import PASSWORD, csrf_token

@@ -33,7 +33,6 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from app.auth.roster import RosterError, read_roster
 from app.config import REPO_ROOT
 from app.core.durations import parse_duration
 from app.deadlines.rules import FLAG_TRIGGERS, BodyOptions, ReportingFacts, RulesError, due_deadlines, load_rule_sets
@@ -42,6 +41,7 @@ from app.incidents.models import Impact
 from app.incidents.playbook import PlaybookError, load_checklists, load_stages
 from app.incidents.severity import Conditions, Facts, Rule, SeverityRules, derive_severity, load_severity_rules
 from app.organizations.profiles import SEGMENT_CODES, ProfileError, load_profile_file
+from app.roster.file import RosterError, read_roster
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 EXAMPLES = max(60, int(os.environ.get("FUZZ_EXAMPLES", "0")))

@@ -84,7 +84,7 @@ MY_NUMBER_LEAK = BODY | {"title": "特定個人情報ファイルの持ち出し
 
 def test_a_reporter_cannot_file_a_leak_as_already_acknowledged(client, factory):
     """Issue 15 item 1: a 職員 who may report may not record the paper times (they would stop escalation)."""
-    from app.escalation.ticker import tick
+    from app.jobs.ticker import tick
 
     reporter = factory.headers(factory.user({"ageo": ["reporter"]}))
     csirt = factory.headers(factory.user({"ageo": ["csirt"]}))

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry
 from app.core.db import db
-from app.escalation.scheduler import claim_job, run_tick
 from app.incidents.models import Evidence, TimelineEvent
 from app.intake.maildir import process_maildir
+from app.jobs.scheduler import claim_job, run_tick
 from tests.concurrency import run_in_threads
 from tests.intake.mailsupport import (
     ADDRESSES,

@@ -9,7 +9,8 @@ import re
 from sqlalchemy import update
 
 from app.core.db import db
-from app.escalation.models import Escalation, Notification
+from app.escalation.models import Escalation
+from app.notifications.models import Notification
 from app.ops.requests import JsonFormatter, RequestIdFilter
 from tests.escalation.support import open_incident
 

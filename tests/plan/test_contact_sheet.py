@@ -80,7 +80,7 @@ def test_the_deputies_are_those_the_escalation_reaches_with_their_telephone(app,
     """A deputy without a chain role of their own is still on the sheet, with a number to call; one
     who is away is marked 不在; one no longer active in the body is not there (nor paged)."""
     from app.core.timeutil import now_utc
-    from app.escalation.oncall import reach
+    from app.notifications.oncall import reach
     manager = factory.user({"ageo": ["security_manager"]}, email="kacho@city.ageo.example.jp", name="課長 一郎")
     clerk = factory.user({"ageo": ["reporter"]}, email="hosa@city.ageo.example.jp", name="補佐 二郎")
     away = factory.user({"ageo": ["csirt"]}, email="away@city.ageo.example.jp", name="出張 三郎")

@@ -12,8 +12,8 @@ from sqlalchemy import insert, select, update
 from app.auth.models import User
 from app.core.db import db
 from app.deadlines.models import Deadline
-from app.escalation.models import Notification
 from app.incidents.models import Incident
+from app.notifications.models import Notification
 
 JST = dt.timezone(dt.timedelta(hours=9))
 API = "/api/v1/incidents"

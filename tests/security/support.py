@@ -29,14 +29,14 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.deadlines.services import deadlines_of
-from app.escalation.channels import ack_serializer
-from app.escalation.models import Notification
-from app.escalation.ticker import tick
+from app.escalation.messages import ack_serializer
 from app.incidents import evidence, tasks
 from app.incidents.models import Incident
 from app.incidents.schemas import IncidentCreate
 from app.incidents.services import open_incident
 from app.intake import services as intake
+from app.jobs.ticker import tick
+from app.notifications.models import Notification
 from app.records import services as records
 from app.records.schemas import RecordInput
 from tests.factories import PASSWORD, csrf_token

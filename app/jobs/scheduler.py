@@ -13,15 +13,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.db import database_now, db
 from app.core.playbooks import playbooks
-from app.escalation.models import TickJob
-from app.escalation.ticker import tick
+from app.jobs.models import TickJob
+from app.jobs.ticker import tick
 
 log = logging.getLogger(__name__)
 _started = threading.Lock()
 
 
 def run_tick(app: Flask) -> dict:
-    """The escalation tick, then the jobs other packages hang on it (playbooks().tick_jobs, e.g.
+    """The tick (app/jobs/ticker.py), then the jobs other packages hang on it (playbooks().tick_jobs, e.g.
     the mail intake), each once per period across every process, and each on its own: one failing
     does not stop the others."""
     with app.app_context():

@@ -10,8 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
 from app.core.db import db
-from app.escalation.models import Channel, Notification, NotificationStatus
 from app.incidents.models import Incident
+from app.notifications.models import Channel, Notification, NotificationStatus
 
 ALL_CHANNELS = frozenset(c.value for c in Channel)
 

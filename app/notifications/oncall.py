@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.models import Membership, User
 from app.core.db import db
 from app.core.playbooks import playbooks
-from app.escalation.models import OnCallOverride, OnCallRotation
+from app.notifications.models import OnCallOverride, OnCallRotation
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 _HOLIDAYS = holidays.Japan()

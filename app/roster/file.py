@@ -26,7 +26,7 @@ from app.core.schemas import StrictInput
 from app.core.yamlfile import YamlFileError, field_path, parse_yaml, read_text, validate_document
 from app.escalation.plan import replace_plan
 from app.escalation.policy import SEVERITIES, Level
-from app.escalation.webhooks import WebhookRefused, check_url
+from app.notifications.webhooks import WebhookRefused, check_url
 from app.organizations.services import organization_by_code
 
 

@@ -3,7 +3,7 @@ import json
 import click
 from flask import current_app
 
-from app.escalation.scheduler import run_forever, run_tick
+from app.jobs.scheduler import run_forever, run_tick
 
 
 def register_cli(app) -> None:
