@@ -1,1 +1,1 @@
-"""Escalation to the responsible officers: policies, on-call, the outbox and the ticker."""
+"""Escalation to the responsible officers: chains per severity, escalations and their steps, acknowledgement."""
