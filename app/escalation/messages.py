@@ -16,7 +16,7 @@ from app.notifications.channels import address, incident_url
 from app.notifications.messages import MessageKind
 from app.notifications.models import Channel, Notification
 
-EVENTS = ("escalation", "nobody_reachable")
+EVENTS = ("escalation", "escalation_inform", "nobody_reachable")
 SEVERITY_JA = {"critical": "緊急", "high": "高", "medium": "中", "low": "低"}
 ACK_SALT = "incident-acknowledge"
 
@@ -56,7 +56,8 @@ def email_message(notification: Notification, incident: Incident, todo: dict[int
     urgent = "【緊急】" if incident.severity == "critical" else ""
     body = [
         f"{notification.user.name} 様", "",
-        f"{incident.organization.name}のインシデントについて、第{notification.level}段階の連絡です。",
+        f"{incident.organization.name}のインシデントについて、第{notification.level}段階の"
+        f"{'報告' if notification.event == 'escalation_inform' else '連絡'}です。",
         "", f"番号: {incident.reference}", f"件名: {incident.title}", f"脅威区分: {category}",
         f"重大度: {SEVERITY_JA.get(incident.severity, incident.severity)}", "",
     ]
@@ -66,8 +67,14 @@ def email_message(notification: Notification, incident: Incident, todo: dict[int
         body += ["内容:", incident.description[:2000], ""]
     if items := todo.get(incident.id):
         body += ["対応していただくこと:"] + [f"・{item}" for item in items] + [""]
-    body += ["確認した場合は、次のリンクから受領（確認）を登録してください。以降の段階への連絡が止まります。",
-             ack_link(notification), "", f"インシデントの画面: {incident_url(incident)}"]
+    if notification.event == "escalation_inform" and incident.acknowledged_at is not None:
+        body += ["この事案はすでに受領（確認）されています。報告としてお知らせします。", ""]
+    else:
+        body += ["確認した場合は、次のリンクから受領（確認）を登録してください。以降の段階への連絡が止まります"
+                 "（報告の段階は受領後も送られます）。" if notification.event == "escalation_inform" else
+                 "確認した場合は、次のリンクから受領（確認）を登録してください。以降の段階への連絡が止まります。",
+                 ack_link(notification), ""]
+    body.append(f"インシデントの画面: {incident_url(incident)}")
     # MIMEText (compat32) builds a message about four times faster than EmailMessage, which counts
     # when the ticker sends thousands at once; the headers are the same.
     message = MIMEText("\n".join(body), "plain", "utf-8")

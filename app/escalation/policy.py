@@ -44,6 +44,9 @@ class Level(StrictDocument):
     repeat: Repeat | None = None
     only: Literal["office_hours", "off_hours"] | None = None
     channels: tuple[Channel, ...] | None = None
+    # an inform level is a report, not a request: it is sent even after someone acknowledged (once,
+    # without its repeats), so the 統括 and the CISO hear of a serious incident whoever answered first
+    inform: bool = False
 
     @field_validator("notify")
     @classmethod
@@ -79,9 +82,24 @@ def expand(levels: list[Level] | tuple[Level, ...]) -> list[dict]:
                            if level.repeat else [])
         for repeat, offset in enumerate(times):
             steps.append({"level": number, "repeat": repeat, "offset_s": int(offset.total_seconds()),
-                          "notify": list(level.notify), "only": level.only,
+                          "notify": list(level.notify), "only": level.only, "inform": level.inform,
                           "channels": [c.value for c in level.channels] if level.channels else None})
     return sorted(steps, key=lambda s: (s["offset_s"], s["level"], s["repeat"]))
+
+
+def following_step(steps: list[dict], index: int, acknowledged: bool) -> int:
+    """The step that fires after step `index`: the next one; once acknowledged, the next first
+    firing of an inform level. len(steps) when there is none."""
+    following = index + 1
+    if acknowledged:
+        while following < len(steps) and not (steps[following].get("inform") and steps[following]["repeat"] == 0):
+            following += 1
+    return following
+
+
+def step_event(step: dict) -> str:
+    """The outbox event of a step's messages: an inform level's are never cancelled by acknowledgement."""
+    return "escalation_inform" if step.get("inform") else "escalation"
 
 
 def levels_for(organization_id: int, severity: str) -> tuple[list[Level], str]:

@@ -13,7 +13,7 @@ from app.core.errors import Forbidden
 from app.core.permissions import ROLE_LABELS, Permission, Role
 from app.core.timeutil import now_utc
 from app.escalation.models import Escalation, EscalationState
-from app.escalation.policy import expand, levels_for
+from app.escalation.policy import expand, following_step, levels_for
 from app.incidents import events, timeline
 from app.incidents.access import can
 from app.incidents.models import SEVERITY_LABELS, Incident
@@ -54,6 +54,8 @@ def start_escalation(incident: Incident, actor: User | None, reason: str) -> Esc
     if previous is not None and previous.state == EscalationState.ACTIVE.value:
         previous.state, previous.next_at = EscalationState.SUPERSEDED.value, None
         _cancel_pending(incident)
+    elif previous is not None and previous.next_at is not None:  # acknowledged, informs to come: the new chain informs
+        previous.next_at = None
     levels, source = levels_for(incident.organization_id, incident.severity)
     steps = expand(levels)
     cycle = previous.cycle + 1 if previous is not None else 1  # the latest is the highest cycle
@@ -87,7 +89,7 @@ def acknowledge(user: User, incident: Incident, via: str) -> bool:
     if escalation is not None and escalation.acknowledged_at is None:
         escalation.acknowledged_at, escalation.acknowledged_by_id = now, user.id
         if stopped:
-            escalation.state, escalation.next_at = EscalationState.ACKNOWLEDGED.value, None
+            _stop(escalation)
     cancelled = _cancel_pending(incident)
     db.session.flush()
     changes = events.deadline_changes(incident) if first else []
@@ -95,6 +97,14 @@ def acknowledge(user: User, incident: Incident, via: str) -> bool:
                     {"via": via, "cycle": escalation.cycle if escalation else None, "cancelled": cancelled}
                     | ({"deadlines": changes} if changes else {}))
     return True
+
+
+def _stop(escalation: Escalation) -> None:
+    """Acknowledged: no more pages; the inform levels still to come still fire, at their time."""
+    following = following_step(escalation.policy, escalation.next_step - 1, acknowledged=True)
+    escalation.state, escalation.next_step = EscalationState.ACKNOWLEDGED.value, following
+    escalation.next_at = escalation.started_at + dt.timedelta(seconds=escalation.policy[following]["offset_s"]) \
+        if following < len(escalation.policy) else None
 
 
 def escalation_summary(incident: Incident) -> dict | None:

@@ -14,11 +14,15 @@ from sqlalchemy.orm import joinedload
 from app.auth.models import Membership, User
 from app.core.db import db, due_batch
 from app.escalation.models import Escalation, EscalationState
+from app.escalation.policy import following_step, step_event
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.notifications.models import Channel
 from app.notifications.oncall import Reach, is_office_hours, reach
 from app.notifications.outbox import channels_for, insert_once, outbox_row
+
+# an acknowledged escalation still fires its inform levels
+FIRING = (EscalationState.ACTIVE.value, EscalationState.ACKNOWLEDGED.value)
 
 
 def fire_due_steps(now: dt.datetime, limit: int) -> int:
@@ -26,8 +30,8 @@ def fire_due_steps(now: dt.datetime, limit: int) -> int:
     UPDATE, their messages, timeline and audit entries written together at the end."""
     due = db.session.execute(due_batch(select(
         Escalation.id, Escalation.incident_id, Escalation.cycle, Escalation.policy, Escalation.started_at,
-        Escalation.next_step, Escalation.next_at,
-    ).where(Escalation.state == EscalationState.ACTIVE.value, Escalation.next_at <= now)
+        Escalation.next_step, Escalation.next_at, Escalation.state,
+    ).where(Escalation.state.in_(FIRING), Escalation.next_at <= now)
         .order_by(Escalation.next_at), limit)).all()
     if not due:
         db.session.commit()
@@ -40,13 +44,13 @@ def fire_due_steps(now: dt.datetime, limit: int) -> int:
         step_index, next_at = escalation.next_step, escalation.next_at
         while next_at is not None and next_at <= now:  # after downtime several steps are due; nobody reached → the next at once
             steps = escalation.policy
-            following = step_index + 1
+            following = following_step(steps, step_index, escalation.state == EscalationState.ACKNOWLEDGED.value)
             next_at = escalation.started_at + dt.timedelta(seconds=steps[following]["offset_s"]) if following < len(steps) else None
-            if not _claim_step(escalation.id, step_index, following, next_at, now):
+            if not _claim_step(escalation.id, escalation.state, step_index, following, next_at, now):
                 break
             fired += 1
             reached = batch.fire(incidents[escalation.incident_id], escalation, steps[step_index], step_index)
-            if not reached and next_at is not None:
+            if not reached and next_at is not None and escalation.state == EscalationState.ACTIVE.value:
                 next_at = now
                 db.session.execute(update(Escalation).where(Escalation.id == escalation.id).values(next_at=now)
                                    .execution_options(synchronize_session=False))
@@ -56,12 +60,16 @@ def fire_due_steps(now: dt.datetime, limit: int) -> int:
     return fired
 
 
-def _claim_step(escalation_id: int, step_index: int, following: int, next_at: dt.datetime | None, now) -> bool:
+def _claim_step(escalation_id: int, state: str, step_index: int, following: int, next_at: dt.datetime | None,
+                now) -> bool:
+    """Moves the escalation on from `step_index` if nobody else did (and its state did not change
+    meanwhile: an acknowledgement between the read and this UPDATE wins)."""
+    active = state == EscalationState.ACTIVE.value
     return db.session.execute(
         update(Escalation).where(Escalation.id == escalation_id, Escalation.next_step == step_index,
-                                 Escalation.state == EscalationState.ACTIVE.value)
+                                 Escalation.state == state)
         .values(next_step=following, next_at=next_at, updated_at=now,
-                state=EscalationState.ACTIVE.value if next_at else EscalationState.EXHAUSTED.value)
+                state=state if next_at or not active else EscalationState.EXHAUSTED.value)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
 
@@ -80,7 +88,8 @@ class _StepBatch:
         self._channels: dict[tuple[int, frozenset[str]], list[str]] = {}
 
     def fire(self, incident: Incident, escalation, step: dict, index: int) -> bool:
-        label = f"第{step['level']}段階" + (f"（{step['repeat']}回目の再通知）" if step["repeat"] else "")
+        label = f"第{step['level']}段階" + ("（報告）" if step.get("inform") else "") \
+            + (f"（{step['repeat']}回目の再通知）" if step["repeat"] else "")
         where = {"cycle": escalation.cycle, "step": index}
         if step.get("only") and (step["only"] == "office_hours") != self.office_hours:
             self.events.append((incident, "escalation_skipped",
@@ -90,7 +99,7 @@ class _StepBatch:
         allowed = frozenset(step.get("channels") or [c.value for c in Channel])
         for person, role in result.people:
             for channel in self.channels_for(person, allowed):
-                self.notifications.append(outbox_row(incident, person, role, channel, "escalation", self.now,
+                self.notifications.append(outbox_row(incident, person, role, channel, step_event(step), self.now,
                                                      escalation.id, escalation.cycle, index, step["level"]))
         names = "、".join(p.name for p, _ in result.people) or "なし"
         self.events.append((incident, "escalated", f"{label}: {names} へ連絡" + (f"（{'; '.join(result.notes)}）" if result.notes else ""),

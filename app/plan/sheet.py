@@ -61,7 +61,8 @@ def contact_sheet(organization: Organization) -> dict:
         chains.append({"severity": severity_name(severity), "source": "名簿" if source == "roster" else "標準",
                        "levels": [{"who": "、".join(target_name(t) for t in level.notify),
                                    "after": _after(int(parse_duration(level.after).total_seconds())),
-                                   "only": {"office_hours": "勤務時間内のみ", "off_hours": "勤務時間外のみ"}.get(level.only or "", "")}
+                                   "only": {"office_hours": "勤務時間内のみ", "off_hours": "勤務時間外のみ"}.get(level.only or "", ""),
+                                   "inform": level.inform}
                                   for level in levels]})
     playbook = playbook_for(playbooks().checklists, profile)
     stages = []

@@ -99,7 +99,7 @@ def escalation_levels(organization_ids: list[int], period: Period) -> dict[int, 
     rows = db.session.execute(
         select(Notification.level, func.count(distinct(Notification.incident_id)))
         .join(Incident, Incident.id == Notification.incident_id)
-        .where(scope, Notification.event == "escalation").group_by(Notification.level).order_by(Notification.level))
+        .where(scope, Notification.event.in_(("escalation", "escalation_inform"))).group_by(Notification.level).order_by(Notification.level))
     return {level: n for level, n in rows}
 
 

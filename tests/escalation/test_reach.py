@@ -193,7 +193,7 @@ def test_oncall_page_shows_who_is_on_call_and_warns_about_uncovered_roles(app, c
     people = [person(A, "青木 一", ["csirt"]), person(B, "馬場 二", ["csirt"]),
               person("manager@ageo.example.jp", "田中 一郎", ["security_manager"]),
               person(CHIEF, "伊藤 次郎", ["chief_officer"], available=False),
-              person(CISO, "加藤 三郎", ["ciso"])]
+              person(CISO, "加藤 三郎", ["ciso"]), person("sysadmin@ageo.example.jp", "小林 五郎", ["system_admin"])]
     load_roster(tmp_path, people, on_call=[{"role": "csirt", "starts": starts, "members": [A, B]}])
     page = client.get("/login")
     client.post("/login", data={"email": A, "password": "correct horse battery", "csrf_token": csrf_token(page.text)})

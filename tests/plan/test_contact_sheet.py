@@ -35,7 +35,7 @@ def test_the_sheet_lists_contacts_chain_stages_and_deadlines(client, factory):
     assert html.index("上尾 最高責任") < html.index("伊藤 次郎") < html.index("佐藤 花子")  # by rank
     assert "<td>伊藤 次郎</td></tr>" in html  # named as the CISO's deputy
     assert "職員 一郎" not in html  # staff are not in the chain
-    assert "CSIRT要員、情報セキュリティ管理者（直ちに）" in html and "統括情報セキュリティ責任者（10分後）" in html
+    assert "CSIRT要員、情報セキュリティ管理者（直ちに）" in html and "統括情報セキュリティ責任者、情報システム管理者（10分後、受領後も報告）" in html
     assert "☐ 報告者・報告経路・受付日時を記録する" in html
     assert "個人情報保護委員会への漏えい等報告（確報）" in html and "30日（不正の目的: 60日）" in html
     assert '<link rel="stylesheet" href="/static/print.css">' in html
