@@ -125,6 +125,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.intake.triage_views import bp as triage_bp
     from app.jobs.cli import register_cli as register_jobs_cli
     from app.jobs.scheduler import start_scheduler_hook
+    from app.notifications.views import bp as notifications_bp
     from app.organizations.cli import register_cli as register_org_cli
     from app.plan.views import bp as plan_bp
     from app.plan.views import register_cli as register_plan_cli
@@ -144,6 +145,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(plan_bp)
     app.register_blueprint(triage_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(public_report_bp)
     register_plan_cli(app)
     register_jobs_cli(app)

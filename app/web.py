@@ -12,6 +12,7 @@ from app.core.permissions import ROLE_LABELS
 from app.core.redirects import safe_next
 from app.core.timeutil import format_display
 from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STAGE_LABELS
+from app.notifications.centre import unread_count
 
 
 def _wants_json() -> bool:
@@ -28,7 +29,7 @@ def register_web(app) -> None:
     app.jinja_env.globals.update(
         STAGE_LABELS=STAGE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, SOURCE_LABELS=SOURCE_LABELS,
         IMPACT_LABELS=IMPACT_LABELS, ROLE_LABELS=ROLE_LABELS, current_locale=lambda: str(get_locale()),
-        category_label=category_label,
+        category_label=category_label, unread_notifications=_unread_notifications,
     )
 
     @app.post("/lang/<code>")
@@ -72,6 +73,11 @@ def register_web(app) -> None:
     app.register_error_handler(Forbidden, lambda exc: (render_template("error.html", status=403), 403))
     # A bad query parameter a page passes to a service (forms handle their own errors in place).
     app.register_error_handler(ValidationFailed, lambda exc: (render_template("error.html", status=422), 422))
+
+
+def _unread_notifications() -> int:
+    """For the header's 通知 link: one indexed COUNT per page that shows it."""
+    return unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def _error_page(status: int):

@@ -45,4 +45,10 @@ def email_message(notification: Notification, incident: Incident, deadlines: dic
     return message
 
 
-REMINDER = MessageKind(email=email_message, payload_extra=payload_extra, prepare=deadlines_of)
+def summary(notification: Notification, _incident: Incident, deadlines: dict[int, Deadline]) -> str:
+    deadline = deadlines[notification.deadline_id]
+    what = "期限を過ぎました" if notification.event == OVERDUE else "期限が近づいています"
+    return f"{what}: {deadline.label}（{format_display(deadline.due_at)}）"
+
+
+REMINDER = MessageKind(email=email_message, summary=summary, payload_extra=payload_extra, prepare=deadlines_of)

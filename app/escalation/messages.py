@@ -83,4 +83,11 @@ def email_message(notification: Notification, incident: Incident, todo: dict[int
     return message
 
 
-PAGE = MessageKind(email=email_message, prepare=what_to_do)
+def summary(notification: Notification, incident: Incident, _todo: dict) -> str:
+    if notification.event == "nobody_reachable":
+        return f"第{notification.level}段階で連絡できる人がいません（管理者への警告）"
+    what = "報告" if notification.event == "escalation_inform" else "連絡"
+    return f"第{notification.level}段階の{what}（重大度 {SEVERITY_JA.get(incident.severity, incident.severity)}）"
+
+
+PAGE = MessageKind(email=email_message, summary=summary, prepare=what_to_do)

@@ -28,6 +28,7 @@ class MessageKind:
     share: one query, not one per message); its result is the `context` of the other two."""
 
     email: Callable[[Notification, Incident, Any], MIMEText]
+    summary: Callable[[Notification, Incident, Any], str]  # one line in the notification centre
     payload_extra: Callable[[Notification, Incident, Any], dict] = _no_extra
     prepare: Callable[[list[Notification], dict[int, Incident]], Any] = _nothing
 

@@ -72,6 +72,7 @@ class Notification(Base):
         CheckConstraint("channel IN ('email', 'webhook', 'in_app')", name="channel_known"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_incident", "incident_id", "id"),
+        Index("ix_notifications_inbox", "recipient_id", "channel", "read_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +94,7 @@ class Notification(Base):
     next_attempt_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    read_at: Mapped[dt.datetime | None]  # an in-app message opened (or marked read) in the notification centre
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
     user: Mapped[User] = relationship(lazy="joined")

@@ -102,6 +102,7 @@ class World:
     report_id: int = 0              # a body-A report waiting in the triage queue, with one file
     report_evidence_id: int = 0
     ack_token: str = ""
+    notification_id: int = 0       # the csirt actor's in-app message about the incident
     neighbour: World | None = None  # another world: its task, evidence … under this world's incident
 
     def version(self) -> int:
@@ -138,6 +139,10 @@ def build_worlds(reporter, csirt, count: int) -> list[World]:
             .order_by(Notification.id)).first()
         assert notification is not None, "the escalation reached nobody: no acknowledgement link to test"
         world.ack_token = ack_serializer().dumps({"n": notification.id, "u": notification.recipient_id})
+        world.notification_id = db.session.scalar(select(Notification.id).where(
+            Notification.incident_id == world.incident_id, Notification.recipient_id == csirt.id,
+            Notification.channel == "in_app"))
+        assert world.notification_id, "the csirt actor has no in-app message to open"
     for world, neighbour in zip(worlds, worlds[1:] + worlds[:1], strict=True):
         world.neighbour = neighbour
     return worlds
@@ -152,7 +157,8 @@ def url_values(key: tuple, arguments: set[str], world: World) -> dict:
     named = {"incident_id": world.incident_id, "task_id": child.task_id, "evidence_id": child.evidence_id,
              "deadline_id": child.deadline_id, "recommendation_id": child.recommendation_id,
              "token": world.ack_token, "org": BODY_A, "code": BODY_A, "fiscal_year": 2026, "quarter": 3,
-             "filename": "style.css", "report_id": world.report_id, "org_code": BODY_A}
+             "filename": "style.css", "report_id": world.report_id, "org_code": BODY_A,
+             "notification_id": world.notification_id}
     if endpoint == "triage.download":
         named["evidence_id"] = world.report_evidence_id
     named |= {"set_language": {"code": "ja"}}.get(endpoint, {})

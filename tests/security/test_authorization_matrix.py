@@ -39,6 +39,7 @@ CLOSE = "L F H F F A F A H H"       # close (approve the record), override a sta
 OVERSEE = "L F F A A A A A H H"     # a body as a whole: reviews, the contact sheet
 VERIFY = "L F F F F F A A F A"      # the audit log (the whole log: an admin of any body verifies it)
 CROSSED = "L H H H H H H H H H"
+OWN_MESSAGE = "L H H A H H H H H H"  # one in-app message: its recipient (the csirt actor) only; 404 for all others
 TRIAGE = "L F F A F A F A H H"      # deciding a report of the queue: the CSIRT and the executives     # a task, evidence … of another incident under this one's URL: nobody
 
 EXPECTED: dict[tuple, str] = {
@@ -71,6 +72,9 @@ EXPECTED: dict[tuple, str] = {
     ("incidents.new", "GET"): CREATE_PAGE,          # ?organization=ageo: the form, 403 or 404 as the POST
     ("incidents.new", "POST"): CREATE_PAGE,
     ("deadlines.dashboard", "GET"): SIGNED_IN,
+    ("notifications.index", "GET"): SIGNED_IN,      # one's own in-app messages
+    ("notifications.mark_all_read", "POST"): SIGNED_IN,
+    ("notifications.open_message", "POST"): OWN_MESSAGE,
     ("escalation.oncall", "GET"): SIGNED_IN,
     ("plan.index", "GET"): SIGNED_IN,
     ("reviews.index", "GET"): SIGNED_IN,

@@ -1,0 +1,26 @@
+"""The notification centre: when a person read an in-app message, and the index of their inbox
+
+Revision ID: 0016
+Revises: 0013
+Create Date: 2026-12-06 21:10:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0016'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('read_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_notifications_inbox', 'notifications', ['recipient_id', 'channel', 'read_at', 'id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_notifications_inbox', table_name='notifications')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('read_at')
