@@ -45,7 +45,7 @@ def what_to_do(rows: list[Notification], _incidents: dict[int, Incident]) -> dic
     return todo
 
 
-def _withhold_details(incident: Incident) -> bool:
+def withhold_details(incident: Incident) -> bool:
     """A critical incident with personal data: the mail carries a link, not the description."""
     return incident.severity == "critical" and (incident.pd_involved or incident.pd_my_number)
 
@@ -61,7 +61,7 @@ def email_message(notification: Notification, incident: Incident, todo: dict[int
         "", f"番号: {incident.reference}", f"件名: {incident.title}", f"脅威区分: {category}",
         f"重大度: {SEVERITY_JA.get(incident.severity, incident.severity)}", "",
     ]
-    if _withhold_details(incident):
+    if withhold_details(incident):
         body += ["個人情報を含む重大な事案のため、内容はメールに記載していません。下記のリンクから確認してください。", ""]
     elif incident.description:
         body += ["内容:", incident.description[:2000], ""]

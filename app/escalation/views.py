@@ -13,12 +13,13 @@ from app.core.permissions import Permission
 from app.core.timeutil import now_utc
 from app.escalation.messages import ack_serializer
 from app.escalation.policy import SEVERITIES, levels_for
+from app.escalation.queries import ack_brief
 from app.escalation.services import acknowledge, current_escalation
 from app.incidents.access import can, get_incident
 from app.incidents.models import Incident
 from app.notifications.models import Notification
 from app.notifications.oncall import on_call, reach, role_holders
-from app.organizations.services import organizations_by_ids
+from app.organizations.services import get_profile, organizations_by_ids
 
 bp = Blueprint("escalation", __name__)
 
@@ -62,7 +63,8 @@ def ack_link(token: str):
         escalation = current_escalation(incident)
         done_by = notification.user
     return render_template("escalation/ack.html", incident=incident, form=form, done_by=done_by,
-                           escalation=escalation, person=notification.user)
+                           escalation=escalation, person=notification.user, brief=ack_brief(incident, escalation),
+                           category=get_profile(incident.organization.code).category(incident.threat_category))
 
 
 @bp.post("/incidents/<int:incident_id>/acknowledge")

@@ -87,7 +87,7 @@ def test_ack_link_get_only_asks_post_acknowledges_once_then_shows_who(app, clien
     assert escalation(incident["id"]).state == "active" and incident_row(incident["id"]).acknowledged_at is None
 
     done = client.post(to_csirt, data={"csrf_token": token})
-    assert done.status_code == 200 and "佐藤 花子 さんが" in done.text and "受領済み" in done.text
+    assert done.status_code == 200 and "佐藤 花子 様が" in done.text and "受領済み" in done.text
     state = escalation(incident["id"])
     assert state.state == "acknowledged" and state.acknowledged_by_id == user(CSIRT).id
     first_at = incident_row(incident["id"]).acknowledged_at
@@ -95,10 +95,10 @@ def test_ack_link_get_only_asks_post_acknowledges_once_then_shows_who(app, clien
 
     # the second recipient's link, and the same link again: they show who acknowledged, change nothing
     shown = client.get(to_manager)
-    assert shown.status_code == 200 and "佐藤 花子 さんが" in shown.text and "受領を登録する" not in shown.text
+    assert shown.status_code == 200 and "佐藤 花子 様が" in shown.text and "受領を登録する" not in shown.text
     for path in (to_manager, to_csirt):
         again = client.post(path, data={"csrf_token": token})
-        assert again.status_code == 200 and "佐藤 花子 さんが" in again.text and "田中 一郎 さんが" not in again.text
+        assert again.status_code == 200 and "佐藤 花子 様が" in again.text and "田中 一郎 様が" not in again.text
     assert incident_row(incident["id"]).acknowledged_at == first_at
     assert escalation(incident["id"]).acknowledged_by_id == user(CSIRT).id
     acks = timeline(incident["id"], "acknowledged")
@@ -180,3 +180,25 @@ def test_ack_link_of_someone_who_may_no_longer_acknowledge_is_refused(app, clien
     assert response.status_code == 403
     assert escalation(incident["id"]).state == "active" and incident_row(incident["id"]).acknowledged_at is None
     assert timeline(incident["id"], "acknowledged") == []
+
+
+def test_the_ack_page_shows_enough_to_act_on(app, client, factory, officers, smtp_server):
+    """Severity, category, body, summary, who was paged, what to do now; the incident's link after."""
+    incident, mails = _first_mails(client, factory, smtp_server, HIGH)
+    path = ack_path(mails[0])
+    page = client.get(path).text
+    assert "高" in page and "意図的な要因" in page
+    assert "上尾市" in page and SECRET_TEXT[:20] in page
+    assert "連絡した相手" in page and "佐藤 花子" in page and "田中 一郎" in page
+    assert "伊藤 次郎" not in page  # level 2 has not fired
+    assert "いま対応すること" in page
+    assert f"/incidents/{incident['id']}" not in page  # the link comes after acknowledging
+    done = client.post(path, data={"csrf_token": csrf_token(page)}).text
+    assert "様が" in done and f'href="/incidents/{incident["id"]}"' in done
+
+
+def test_the_ack_page_withholds_what_the_mail_withholds(app, client, factory, officers, smtp_server):
+    _incident, mails = _first_mails(client, factory, smtp_server,
+                                    CRITICAL | {"personal_data": {"involved": True, "persons": 35}})
+    page = client.get(ack_path(mails[0])).text
+    assert SECRET_TEXT[:10] not in page and "内容はここに表示していません" in page
