@@ -49,6 +49,7 @@ class Config:
         self.MAIL_FROM = env.get("MAIL_FROM") or "csirt@localhost"
         self.WEBHOOK_SECRET = env.get("WEBHOOK_SECRET") or None
         self.WEBHOOK_CA_FILE = env.get("WEBHOOK_CA_FILE") or None  # an internal CA, beside the system's, for HTTPS webhooks
+        self.LINEWORKS_BOT_TOKEN = env.get("LINEWORKS_BOT_TOKEN") or None  # the bearer of LINE WORKS bot messages (webhook_preset: lineworks)
         self.ACK_LINK_MAX_AGE = int(env.get("ACK_LINK_MAX_AGE", str(7 * 24 * 3600)))
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))  # reverse proxies in front (X-Forwarded-*)
         self.LOG_FORMAT = env.get("LOG_FORMAT", "json" if self.PRODUCTION else "text")

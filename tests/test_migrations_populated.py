@@ -247,7 +247,8 @@ EXPECTED = {
              "UPDATE audit_log SET seq = 1 WHERE id = 2"),
     "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
              "UPDATE users SET session_generation = NULL WHERE id = 1"),
-    "0016": ({"notifications": {"read_at": None}}, None),  # every message unread; a nullable column refuses nothing
+    "0016": ({"notifications": {"read_at": None}, "users": {"webhook_preset": "generic"}},  # every message unread
+             "UPDATE users SET webhook_preset = 'teamz' WHERE id = 1"),
 }
 
 

@@ -15,6 +15,8 @@ ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 
 class User(UserMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("webhook_preset IN ('generic', 'teams', 'slack', 'lineworks')",
+                                      name="webhook_preset_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -22,6 +24,8 @@ class User(UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(40))
     webhook: Mapped[str | None] = mapped_column(String(500))
+    # what the webhook expects: our signed JSON, or a chat service's message (app/notifications/chat.py)
+    webhook_preset: Mapped[str] = mapped_column(String(12), default="generic", server_default="generic")
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     deputy_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     locale: Mapped[str | None] = mapped_column(String(5))

@@ -92,12 +92,13 @@ def send_email(message: Message) -> None:
         mailer.send(message)
 
 
-def send_webhook(url: str, body: dict, allow: tuple[str, ...]) -> None:
+def send_webhook(url: str, body: dict, allow: tuple[str, ...], event_id: str | None = None,
+                 extra_headers: dict[str, str] | None = None) -> None:
     """Posts the signed body; what went wrong is told to the log, not to the incident page (the
     answer of a host inside the network is not for people who can set a webhook to learn)."""
     raw = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    headers = {"Content-Type": "application/json", "X-Event-Id": body["event_id"], "X-Signature": sign(raw),
-               "User-Agent": "csirt-escalation/1"}
+    headers = {"Content-Type": "application/json", "X-Event-Id": event_id or body["event_id"], "X-Signature": sign(raw),
+               "User-Agent": "csirt-escalation/1"} | (extra_headers or {})
     try:
         status = webhooks.post(url, allow, raw, headers)
     except webhooks.WebhookRefused as exc:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.core.db import database_now, db, due_batch
 from app.core.timeutil import now_utc
 from app.incidents.models import Incident
-from app.notifications import channels, messages, webhooks
+from app.notifications import channels, chat, messages, webhooks
 from app.notifications.models import Channel, Notification, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,11 @@ def _deliver(notification: Notification, incident: Incident, mailer: channels.Ma
     elif notification.channel == Channel.WEBHOOK.value:
         if not notification.user.webhook:
             raise channels.DeliveryError("the person has no webhook any more")
-        channels.send_webhook(notification.user.webhook, messages.payload(notification, incident, context),
-                              webhooks.allow_list(incident.organization.code))
+        allow = webhooks.allow_list(incident.organization.code)
+        preset = notification.user.webhook_preset
+        if preset == "generic":
+            channels.send_webhook(notification.user.webhook, messages.payload(notification, incident, context), allow)
+        else:
+            body, headers = chat.chat_message(preset, notification, incident, context)
+            channels.send_webhook(notification.user.webhook, body, allow, notification.event_id, headers)
     # in_app: the row itself is the message; marking it sent is the delivery

@@ -41,6 +41,7 @@ class PersonEntry(StrictInput):
     roles: list[Role] = Field(min_length=1)
     phone: str | None = Field(default=None, max_length=40)
     webhook: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+    webhook_preset: Literal["generic", "teams", "slack", "lineworks"] = "generic"  # extension: the chat service behind the URL
     deputy_of: EmailStr | None = None
     available: bool = True
 
@@ -214,7 +215,7 @@ def import_roster(roster: RosterFile) -> ImportResult:
 
 def _apply_person(user: User, person: PersonEntry) -> bool:
     changed = False
-    for attr in ("name", "phone", "webhook", "available"):
+    for attr in ("name", "phone", "webhook", "webhook_preset", "available"):
         value = getattr(person, attr)
         if getattr(user, attr) != value:
             setattr(user, attr, value)

@@ -1,4 +1,5 @@
-"""The notification centre: when a person read an in-app message, and the index of their inbox
+"""The notification centre (when a person read an in-app message, the index of their inbox) and
+the chat service behind each person's webhook
 
 Revision ID: 0016
 Revises: 0013
@@ -18,9 +19,16 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('read_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_notifications_inbox', 'notifications', ['recipient_id', 'channel', 'read_at', 'id'], unique=False)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('webhook_preset', sa.String(length=12), server_default='generic', nullable=False))
+        batch_op.create_check_constraint(op.f('ck_users_webhook_preset_known'),
+                                         "webhook_preset IN ('generic', 'teams', 'slack', 'lineworks')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_users_webhook_preset_known'), type_='check')
+        batch_op.drop_column('webhook_preset')
     op.drop_index('ix_notifications_inbox', table_name='notifications')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_column('read_at')
