@@ -65,9 +65,10 @@ def connect_subscribers() -> None:
     own registry. Connecting twice (several apps in one process) changes nothing."""
     from app.deadlines import subscriptions as deadlines
     from app.escalation import subscriptions as escalation
+    from app.notifications import subscriptions as notifications
     from app.records import subscriptions as records
 
-    for domain in (deadlines, escalation, records):
+    for domain in (notifications, deadlines, escalation, records):
         domain.connect()
 
 

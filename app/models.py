@@ -7,6 +7,6 @@ from app.escalation.models import Escalation, RosterPolicy  # noqa: F401
 from app.incidents.models import Evidence, Incident, ReferenceCounter, Task, TimelineEvent  # noqa: F401
 from app.intake.models import Report, ReportAddition  # noqa: F401
 from app.jobs.models import TickJob  # noqa: F401
-from app.notifications.models import Notification, OnCallOverride, OnCallRotation  # noqa: F401
+from app.notifications.models import Notification, NotificationChoice, OnCallOverride, OnCallRotation  # noqa: F401
 from app.organizations.models import Organization  # noqa: F401
 from app.records.models import PostIncidentRecord, Recommendation  # noqa: F401

@@ -247,7 +247,8 @@ EXPECTED = {
              "UPDATE audit_log SET seq = 1 WHERE id = 2"),
     "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
              "UPDATE users SET session_generation = NULL WHERE id = 1"),
-    "0016": ({"notifications": {"read_at": None}, "users": {"webhook_preset": "generic"}},  # every message unread
+    "0016": ({"notifications": {"read_at": None, "detail": None},  # every message unread
+              "users": {"webhook_preset": "generic"}},
              "UPDATE users SET webhook_preset = 'teamz' WHERE id = 1"),
 }
 

@@ -16,6 +16,9 @@ order of the announcements, which is this, per service:
   `facts_changed` (deadlines: the chain's internal duties met by the stage).
 - acknowledge (escalation.services): `facts_changed` (deadlines: the clocks that run from the
   acknowledgement), described in the "acknowledged" entry.
+- add_note (incidents.notes): `note_added` (notifications: the people it mentions are told).
+- update_task / add_task with an assignee (incidents.tasks): `task_assigned` (notifications: the
+  assignee is told, unless they assigned it themselves).
 
 A receiver's answer comes back to the announcer: `facts_changed` answers the deadline changes (a
 list of texts), `closing` the approved record.
@@ -33,6 +36,9 @@ opened = _signals.signal("incident-opened")  # (incident, actor)
 severity_raised = _signals.signal("incident-severity-raised")  # (incident, actor)
 closing = _signals.signal("incident-closing")  # (incident, actor, at) -> the approved record, or raises
 reopened = _signals.signal("incident-reopened")  # (incident)
+# for the people concerned (app/notifications/subscriptions.py): nothing answers them
+note_added = _signals.signal("incident-note-added")  # (incident, actor, note: the timeline entry)
+task_assigned = _signals.signal("incident-task-assigned")  # (incident, actor, task, assignee, entry)
 
 
 def announce(signal, incident, **data: Any) -> list[Any]:

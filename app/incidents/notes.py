@@ -7,7 +7,7 @@ from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.permissions import Permission
-from app.incidents import timeline
+from app.incidents import events, timeline
 from app.incidents.access import can
 from app.incidents.models import Incident, TimelineEvent
 
@@ -23,4 +23,5 @@ def add_note(user: User, incident: Incident, body: str) -> TimelineEvent:
     first_line = body.splitlines()[0][:80]
     note = timeline.record(incident, user, "note", f"メモ: {first_line}", {"body": body})
     db.session.flush()  # the answer names the note's id
+    events.announce(events.note_added, incident, actor=user, note=note)
     return note

@@ -11,7 +11,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import Permission, roles_with
 from app.core.playbooks import playbooks
 from app.core.timeutil import now_utc
-from app.incidents import timeline
+from app.incidents import events, timeline
 from app.incidents.access import authorize
 from app.incidents.models import Incident, Stage, Task
 from app.incidents.playbook import Playbook, playbook_for
@@ -102,9 +102,12 @@ def update_task(user: User, incident: Incident, task: Task, done: bool | None = 
     if assign and task.assignee_id != (assignee.id if assignee else None):
         task.assignee_id = assignee.id if assignee else None
         task.assignee = assignee
-        timeline.record(incident, user, "task_assigned",
-                        f"タスク「{task.title}」の担当: {assignee.name if assignee else '（なし）'}",
-                        {"task_id": task.id, "assignee": assignee.email if assignee else None})
+        entry = timeline.record(incident, user, "task_assigned",
+                                f"タスク「{task.title}」の担当: {assignee.name if assignee else '（なし）'}",
+                                {"task_id": task.id, "assignee": assignee.email if assignee else None})
+        if assignee is not None:
+            db.session.flush()
+            events.announce(events.task_assigned, incident, actor=user, task=task, assignee=assignee, entry=entry)
     if done is not None and done != task.done:
         task.done = done
         task.done_by_id, task.done_at = (user.id, now_utc()) if done else (None, None)
@@ -128,6 +131,9 @@ def add_task(user: User, incident: Incident, stage: str, title: str, guidance: s
                 assignee_id=assignee.id if assignee else None)
     db.session.add(task)
     db.session.flush()
-    timeline.record(incident, user, "task_added", f"タスク「{title}」を追加しました",
-                    {"task_id": task.id, "stage": stage, "required": required})
+    entry = timeline.record(incident, user, "task_added", f"タスク「{title}」を追加しました",
+                            {"task_id": task.id, "stage": stage, "required": required})
+    if assignee is not None:
+        db.session.flush()
+        events.announce(events.task_assigned, incident, actor=user, task=task, assignee=assignee, entry=entry)
     return task

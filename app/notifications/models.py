@@ -60,6 +60,18 @@ class OnCallOverride(Base):
 
 
 
+class NotificationChoice(Base):
+    """A person's choice of channels for one kind of personal notice (app/notifications/personal.py);
+    no row: both."""
+
+    __tablename__ = "notification_choices"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    in_app: Mapped[bool] = mapped_column(default=True)
+    email: Mapped[bool] = mapped_column(default=True)
+
+
 class Notification(Base):
     """The outbox: one row per intended message, sent by the ticker with retries."""
 
@@ -94,6 +106,7 @@ class Notification(Base):
     next_attempt_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    detail: Mapped[str | None] = mapped_column(Text)  # a personal notice's sentence (who mentioned me, which task)
     read_at: Mapped[dt.datetime | None]  # an in-app message opened (or marked read) in the notification centre
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 

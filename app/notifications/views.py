@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from app.notifications import centre
+from app.notifications import centre, personal
 
 bp = Blueprint("notifications", __name__)
 
@@ -41,3 +41,15 @@ def open_message(notification_id: int):  # CSRF is checked for every POST (CSRFP
 def mark_all_read():
     flash(_("%(n)s 件を既読にしました。", n=centre.mark_all_read(current_user)), "success")
     return redirect(url_for("notifications.index"))
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Per kind of personal notice: in-app and/or e-mail (escalation pages are not chosen here)."""
+    if request.method == "POST":  # CSRF is checked for every POST (CSRFProtect)
+        personal.set_choices(current_user, {kind: request.form.getlist(kind) for kind in personal.KINDS})
+        flash(_("通知の設定を保存しました。"), "success")
+        return redirect(url_for("notifications.settings"))
+    chosen = {kind: personal.choices_of([current_user], kind)[current_user.id] for kind in personal.KINDS}
+    return render_template("notifications/settings.html", kinds=personal.KINDS, chosen=chosen, form=MarkForm())

@@ -115,8 +115,8 @@ def _text_of(preset: str, body: dict) -> str:
 
 @pytest.mark.parametrize("preset", ["teams", "slack", "lineworks"])
 def test_each_preset_posts_what_its_service_accepts_with_the_mails_facts(app, client, factory, tmp_path,
-                                                                        webhook_receiver, preset):
-    app.config["LINEWORKS_BOT_TOKEN"] = "works-token-123"
+                                                                        webhook_receiver, preset, monkeypatch):
+    monkeypatch.setitem(app.config, "LINEWORKS_BOT_TOKEN", "works-token-123")
     load_roster(tmp_path, [person(CSIRT, "佐藤 花子", ["csirt"], webhook=webhook_receiver.url, webhook_preset=preset)])
     incident = open_incident(client, headers(factory, CSIRT), HIGH, title="USBメモリの紛失 <b>&</b>", description=SECRET,
                              detected_at=now_utc().isoformat())  # no deadline near: the page is the one message

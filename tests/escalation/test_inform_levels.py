@@ -80,10 +80,11 @@ def test_acknowledged_at_level_one_the_chief_and_ciso_of_a_critical_incident_sti
         "第1段階", "第2段階（報告）", "第3段階（報告）"]
 
 
-def test_an_inform_message_waiting_in_the_outbox_is_not_cancelled_by_acknowledgement(app, client, factory, roster):
+def test_an_inform_message_waiting_in_the_outbox_is_not_cancelled_by_acknowledgement(app, client, factory, roster,
+                                                                                     monkeypatch):
     incident = open_incident(client, headers(factory, CSIRT), CRITICAL)
     t0 = started(incident["id"])
-    app.config["SMTP_HOST"] = "127.0.0.1"  # e-mail rows are written; nothing delivers them in this test
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")  # e-mail rows are written; nothing delivers them here
     from app.escalation.steps import fire_due_steps
     fire_due_steps(t0, 200)
     fire_due_steps(t0 + 10 * M, 200)

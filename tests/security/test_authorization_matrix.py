@@ -74,6 +74,8 @@ EXPECTED: dict[tuple, str] = {
     ("deadlines.dashboard", "GET"): SIGNED_IN,
     ("notifications.index", "GET"): SIGNED_IN,      # one's own in-app messages
     ("notifications.mark_all_read", "POST"): SIGNED_IN,
+    ("notifications.settings", "GET"): SIGNED_IN,      # one's own choice of channels
+    ("notifications.settings", "POST"): SIGNED_IN,
     ("notifications.open_message", "POST"): OWN_MESSAGE,
     ("escalation.oncall", "GET"): SIGNED_IN,
     ("plan.index", "GET"): SIGNED_IN,
