@@ -22,6 +22,7 @@ SEGMENT_CODES = ("mynumber", "lgwan", "internet")
 INHERITABLE = ("network_segments", "asset_classification", "emergency_plan")
 CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 ROLE_CODES = tuple(role.value for role in Role)
+BodyKind = Literal["city", "assembly", "association"]
 
 
 class ProfileError(YamlFileError):
@@ -150,7 +151,7 @@ class Profile(StrictDocument):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    kind: Literal["city", "assembly", "association"]
+    kind: BodyKind
     parent: str | None = Field(default=None, pattern=CODE_PATTERN)
     reference_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,19}$")
     inherits_only: bool = False
