@@ -6,7 +6,7 @@ from pydantic import Field
 from app.core.responses import Answer
 from app.deadlines.responses import Deadline
 from app.escalation.responses import Escalation
-from app.incidents.responses import IncidentFields
+from app.incidents.responses import IncidentDetail
 
 
 class ErrorDetail(Answer):
@@ -21,7 +21,7 @@ class Error(Answer):
     error: ErrorDetail
 
 
-class Incident(IncidentFields):
+class Incident(IncidentDetail):
     """An incident. Extensions beyond API.md: computed_severity, severity_basis (the rule of
     playbooks/severity.yaml that gave the derived severity), severity_override, asset_classes,
     created_at, updated_at, reporter_id, internal_deadlines (the internal chain's target times:

@@ -52,7 +52,7 @@ class PersonalDataFacts(Answer):
     ordinance_sensitive: bool = sometimes("only where the body's ordinance defines 条例要配慮個人情報")
 
 
-class IncidentFields(IncidentSummary):
+class IncidentDetail(IncidentSummary):
     """An incident's own fields: the row's and the rest of what it records."""
 
     description: str = Field(description="Markdown")
