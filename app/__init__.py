@@ -74,20 +74,36 @@ def connect_subscribers() -> None:
 
 def load_playbooks(path: Path) -> Playbooks:
     """Every file of playbooks/, validated and cross-checked; a bad file stops the app with file,
-    field and problem."""
+    field and problem. Every loader runs, so one start-up names the mistakes of every file; the
+    checks across loaders run once each part has loaded."""
+    from app.core.yamlfile import YamlFileError
     from app.deadlines.rules import check_profiles, load_rule_sets
     from app.escalation.policy import load_escalation
     from app.incidents.playbook import check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.profiles import load_profiles
 
-    loaded = Playbooks(
-        profiles=load_profiles(path / "organizations"), stages=load_stages(path / "stages.yaml"),
-        checklists=load_checklists(path / "checklists"), severity_rules=load_severity_rules(path / "severity.yaml"),
-        escalation=load_escalation(path / "escalation.yaml"), reporting_rules=load_rule_sets(path / "reporting"))
-    check_subcategories(loaded.checklists, loaded.profiles)
-    check_profiles(loaded.reporting_rules, loaded.profiles)
-    return loaded
+    found: list[str] = []
+
+    def attempt(load, *args):
+        try:
+            return load(*args)
+        except YamlFileError as exc:
+            found.append(str(exc))
+            return None
+
+    parts = {"profiles": attempt(load_profiles, path / "organizations"), "stages": attempt(load_stages, path / "stages.yaml"),
+             "checklists": attempt(load_checklists, path / "checklists"),
+             "severity_rules": attempt(load_severity_rules, path / "severity.yaml"),
+             "escalation": attempt(load_escalation, path / "escalation.yaml"),
+             "reporting_rules": attempt(load_rule_sets, path / "reporting")}
+    if parts["profiles"] is not None and parts["checklists"] is not None:
+        attempt(check_subcategories, parts["checklists"], parts["profiles"])
+    if parts["profiles"] is not None and parts["reporting_rules"] is not None:
+        attempt(check_profiles, parts["reporting_rules"], parts["profiles"])
+    if found:
+        raise YamlFileError("\n".join(found))
+    return Playbooks(**parts)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
 from app.core.schemas import StrictDocument
-from app.core.yamlfile import load_document, problems
+from app.core.yamlfile import Problems, YamlFileError
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive")
 
 
-class RulesError(Exception):
+class RulesError(YamlFileError):
     """A reporting rules file is invalid: names the file, the field and the problem."""
 
 
@@ -116,32 +116,41 @@ class RuleSet(StrictDocument):
 
 
 def load_rule_sets(directory: Path) -> dict[str, RuleSet]:
-    """Every *.yaml in the directory, `extends` resolved (one level: a file extends a base)."""
-    files = {path.stem: load_document(path, RuleFile, RulesError) for path in sorted(directory.glob("*.yaml"))}
+    """Every *.yaml in the directory, `extends` resolved (one level: a file extends a base); every
+    problem of every file at once."""
+    found = Problems()
+    files = {path.stem: found.load(path, RuleFile) for path in sorted(directory.glob("*.yaml"))}
     sets: dict[str, RuleSet] = {}
     for code, rule_file in files.items():
+        if rule_file is None:
+            continue
         deadlines, notices, remind = list(rule_file.deadlines), list(rule_file.notices), rule_file.remind
         if rule_file.extends:
+            if rule_file.extends in files and files[rule_file.extends] is None:
+                continue  # the base is broken, and reported
             base = files.get(rule_file.extends)
             if base is None or base.extends:
-                raise RulesError(f"{code}.yaml: extends: {rule_file.extends!r} is not a base rules file")
+                found.add(f"{code}.yaml", f"extends: {rule_file.extends!r} is not a base rules file")
+                continue
             unknown = set(rule_file.remove) - {d.kind for d in base.deadlines} - {n.kind for n in base.notices}
             if unknown:
-                raise RulesError(f"{code}.yaml: remove: unknown kinds {', '.join(sorted(unknown))}")
+                found.add(f"{code}.yaml", f"remove: unknown kinds {', '.join(sorted(unknown))}")
             keep = [d for d in base.deadlines if d.kind not in rule_file.remove]
             deadlines = [d for d in keep if d.kind not in {x.kind for x in deadlines}] + deadlines
             notices = [n for n in base.notices if n.kind not in rule_file.remove and
                        n.kind not in {x.kind for x in notices}] + notices
             remind = remind or base.remind
         if remind is None:
-            raise RulesError(f"{code}.yaml: remind: missing")
-        try:
-            sets[code] = RuleSet(code=code, name=rule_file.name, deadlines=tuple(deadlines), notices=tuple(notices),
-                                 remind=remind)
-        except ValidationError as exc:
-            raise RulesError(f"{code}.yaml: {problems(exc)}") from exc
-    if not sets:
-        raise RulesError(f"{directory}: no reporting rules")
+            if not rule_file.extends:  # else the base misses it too, and is reported
+                found.add(f"{code}.yaml", "remind: missing")
+            continue
+        rule_set = found.validate(RuleSet, {"code": code, "name": rule_file.name, "deadlines": tuple(deadlines),
+                                            "notices": tuple(notices), "remind": remind}, f"{code}.yaml")
+        if rule_set is not None:
+            sets[code] = rule_set
+    if not files:
+        found.add(str(directory), "no reporting rules")
+    found.raise_if_any(RulesError)
     return sets
 
 
@@ -207,6 +216,8 @@ def due_deadlines(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -
 
 def check_profiles(rule_sets: dict[str, RuleSet], profiles: dict) -> None:
     """Every body's `reporting.rules` names a rules file (checked at start-up, like the playbooks)."""
+    found = Problems()
     for code, profile in profiles.items():
         if profile.reporting.rules not in rule_sets:
-            raise RulesError(f"{code}: reporting.rules: no playbooks/reporting/{profile.reporting.rules}.yaml")
+            found.add(f"{code}.yaml", f"reporting.rules: no playbooks/reporting/{profile.reporting.rules}.yaml")
+    found.raise_if_any(RulesError)

@@ -13,7 +13,7 @@ from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
 from app.core.playbooks import playbooks
 from app.core.schemas import StrictDocument
-from app.core.yamlfile import load_document
+from app.core.yamlfile import YamlFileError, load_document
 from app.escalation.models import RosterPolicy
 from app.notifications.models import Channel
 
@@ -66,10 +66,10 @@ class EscalationFile(StrictDocument):
 
 
 def load_escalation(path: Path) -> EscalationFile:
-    spec = load_document(path, EscalationFile, ValueError)
+    spec = load_document(path, EscalationFile)
     missing = set(SEVERITIES) - spec.policies.keys()
     if missing:
-        raise ValueError(f"{path.name}: policies: missing {', '.join(sorted(missing))}")
+        raise YamlFileError(f"{path.name}: policies: missing {', '.join(sorted(missing))}")
     return spec
 
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from app.core.permissions import Role
 from app.core.schemas import StrictDocument
-from app.core.yamlfile import load_document
+from app.core.yamlfile import Problems, YamlFileError, load_document
 from app.incidents.models import Stage
 from app.organizations.profiles import CATEGORY_CODES, Profile
 
@@ -24,7 +24,7 @@ StageCode = Literal[WORK_STAGES]  # type: ignore[valid-type]
 CODE = r"^[a-z0-9][a-z0-9-]{1,79}$"
 
 
-class PlaybookError(Exception):
+class PlaybookError(YamlFileError):
     pass
 
 
@@ -87,6 +87,7 @@ class Item:
 class Playbook:
     name: str
     items: tuple[Item, ...]
+    extends: str | None = None  # the playbook it was built on
 
     def items_for(self, category: str, subcategory: str | None) -> list[Item]:
         sources = {"common", category} | ({f"{category}.{subcategory}"} if subcategory else set())
@@ -102,62 +103,78 @@ def load_stages(path: Path) -> tuple[StageDef, ...]:
     return stages
 
 
-def _flatten(items: Items, filename: str, where: str) -> list[Item]:
+def _flatten(items: Items, filename: str, where: str, found: Problems) -> list[Item]:
     flat: list[Item] = []
     groups = [("common", items.common)] + list(items.categories.items()) + list(items.subcategories.items())
     for source, by_stage in groups:
         if "." in source and source.split(".", 1)[0] not in CATEGORY_CODES:
-            raise PlaybookError(f"{filename}: {where}subcategories.{source}: unknown category")
+            found.add(filename, f"{where}subcategories.{source}: unknown category")
+            continue
         for stage, defs in by_stage.items():
             flat += [Item(d.code, stage, source, d.title, d.guidance, d.required, d.role.value if d.role else None)
                      for d in defs]
     return flat
 
 
-def _check_unique(items: list[Item], filename: str) -> None:
-    seen: set[str] = set()
-    for item in items:
+def _check_unique(inherited: list[Item], own: list[Item], filename: str, found: Problems) -> None:
+    """The file's own items against each other and what it inherits (the inherited file answers
+    for its own repeats)."""
+    seen = {item.code for item in inherited}
+    for item in own:
         if item.code in seen:
-            raise PlaybookError(f"{filename}: {item.source}.{item.stage}: item code '{item.code}' is used twice")
+            found.add(filename, f"{item.source}.{item.stage}: item code '{item.code}' is used twice")
         seen.add(item.code)
 
 
 def load_checklists(directory: Path) -> dict[str, Playbook]:
-    files = {path.stem: (path.name, load_document(path, ChecklistFile, PlaybookError)) for path in sorted(directory.glob("*.yaml"))}
-    if "default" not in files:
-        raise PlaybookError(f"{directory}: default.yaml is missing")
-    resolved: dict[str, Playbook] = {}
+    """Every checklist, `extends` resolved. Every problem of every file is reported at once; a file
+    whose items cannot be known (invalid, or extending an unknown or broken one) is left out of the
+    checks of the files that extend it, so that one mistake is reported once."""
+    found = Problems()
+    files = {path.stem: (path.name, found.load(path, ChecklistFile)) for path in sorted(directory.glob("*.yaml"))}
+    if "default" not in files:  # what the others extend: nothing more to check without it
+        found.add(str(directory), "default.yaml is missing")
+        found.raise_if_any(PlaybookError)
+    resolved: dict[str, Playbook | None] = {}
 
-    def resolve(key: str, chain: tuple[str, ...]) -> Playbook:
+    def resolve(key: str, chain: tuple[str, ...]) -> Playbook | None:
         if key in resolved:
             return resolved[key]
         filename, spec = files[key]
+        resolved[key] = playbook = None if spec is None else build(key, filename, spec, chain)
+        return playbook
+
+    def build(key: str, filename: str, spec: ChecklistFile, chain: tuple[str, ...]) -> Playbook | None:
         if spec.organization not in (None, key):
-            raise PlaybookError(f"{filename}: organization: '{spec.organization}' does not match the file name")
+            found.add(filename, f"organization: '{spec.organization}' does not match the file name")
         if spec.extends is None:
-            items = _flatten(spec, filename, "")
-        else:
-            if spec.extends not in files:
-                raise PlaybookError(f"{filename}: extends: unknown playbook '{spec.extends}'")
-            if spec.extends in chain:
-                raise PlaybookError(f"{filename}: extends: circular ({' → '.join(chain + (key, spec.extends))})")
-            if spec.common or spec.categories or spec.subcategories:
-                raise PlaybookError(f"{filename}: a playbook that extends another gives its items under `add`")
-            items = list(resolve(spec.extends, chain + (key,)).items)
-            known = {item.code for item in items}
-            for code in list(spec.remove) + list(spec.override):
-                if code not in known:
-                    raise PlaybookError(f"{filename}: remove/override: no inherited item '{code}'")
-            items = [item for item in items if item.code not in spec.remove]
-            items = [_changed(item, spec.override.get(item.code)) for item in items]
-            items += _flatten(spec.add, filename, "add.") if spec.add else []
-        _check_unique(items, filename)
-        resolved[key] = Playbook(spec.name, tuple(items))
-        return resolved[key]
+            items = _flatten(spec, filename, "", found)
+            _check_unique([], items, filename, found)
+            return Playbook(spec.name, tuple(items))
+        if spec.extends not in files:
+            found.add(filename, f"extends: unknown playbook '{spec.extends}'")
+            return None
+        if spec.extends in chain + (key,):
+            found.add(filename, f"extends: circular ({' → '.join(chain + (key, spec.extends))})")
+            return None
+        if spec.common or spec.categories or spec.subcategories:
+            found.add(filename, "a playbook that extends another gives its items under `add`")
+        base = resolve(spec.extends, chain + (key,))
+        if base is None:
+            return None
+        known = {item.code for item in base.items}
+        for code in list(spec.remove) + list(spec.override):
+            if code not in known:
+                found.add(filename, f"remove/override: no inherited item '{code}'")
+        inherited = [_changed(item, spec.override.get(item.code)) for item in base.items if item.code not in spec.remove]
+        added = _flatten(spec.add, filename, "add.", found) if spec.add else []
+        _check_unique(inherited, added, filename, found)
+        return Playbook(spec.name, tuple(inherited + added), spec.extends)
 
     for key in files:
         resolve(key, ())
-    return resolved
+    found.raise_if_any(PlaybookError)
+    return {key: playbook for key, playbook in resolved.items() if playbook is not None}
 
 
 def _changed(item: Item, change: ItemChange | None) -> Item:
@@ -171,10 +188,13 @@ def _changed(item: Item, change: ItemChange | None) -> Item:
 
 def check_subcategories(playbooks: dict[str, Playbook], profiles: dict[str, Profile]) -> None:
     known = {f"{c.code}.{s.code}" for p in profiles.values() for c in p.threat_categories for s in c.subcategories}
+    found = Problems()
     for key, playbook in playbooks.items():
-        for item in playbook.items:
-            if "." in item.source and item.source not in known:
-                raise PlaybookError(f"{key}.yaml: subcategories.{item.source}: no profile has this subcategory")
+        inherited = {item.source for item in playbooks[playbook.extends].items} if playbook.extends else set()
+        for source in dict.fromkeys(item.source for item in playbook.items):
+            if "." in source and source not in known and source not in inherited:  # reported with the playbook it came from
+                found.add(f"{key}.yaml", f"subcategories.{source}: no profile has this subcategory")
+    found.raise_if_any(PlaybookError)
 
 
 def playbook_for(playbooks: dict[str, Playbook], profile: Profile) -> Playbook:

@@ -45,7 +45,7 @@ class Facts:
 
 
 def load_severity_rules(path: Path) -> SeverityRules:
-    return load_document(path, SeverityRules, ValueError)
+    return load_document(path, SeverityRules)
 
 
 def asset_ranks(profile: Profile, asset_classes: dict[str, str]) -> dict[str, int]:

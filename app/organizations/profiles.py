@@ -15,16 +15,17 @@ from pydantic import Field, field_validator, model_validator
 
 from app.core.permissions import Role
 from app.core.schemas import StrictDocument
-from app.core.yamlfile import load_document
+from app.core.yamlfile import Problems, YamlFileError
 
 CATEGORY_CODES = ("intentional", "unintentional", "disaster", "pandemic", "infrastructure", "other")
 SEGMENT_CODES = ("mynumber", "lgwan", "internet")
 INHERITABLE = ("network_segments", "asset_classification", "emergency_plan")
 CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 ROLE_CODES = tuple(role.value for role in Role)
+BodyKind = Literal["city", "assembly", "association"]
 
 
-class ProfileError(Exception):
+class ProfileError(YamlFileError):
     """A profile file is invalid: names file, field and problem."""
 
 
@@ -150,7 +151,7 @@ class Profile(StrictDocument):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    kind: Literal["city", "assembly", "association"]
+    kind: BodyKind
     parent: str | None = Field(default=None, pattern=CODE_PATTERN)
     reference_prefix: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,19}$")
     inherits_only: bool = False
@@ -200,33 +201,55 @@ class Profile(StrictDocument):
         return tuple(c.code for c in self.policy_clauses)
 
 
-def load_profile_file(path: Path) -> Profile:
-    profile = load_document(path, Profile, ProfileError)
-    if profile.code != path.stem:
-        raise ProfileError(f"{path.name}: code: '{profile.code}' does not match the file name")
+def _read_profile(path: Path, found: Problems) -> Profile | None:
+    profile = found.load(path, Profile)
+    if profile is not None and profile.code != path.stem:
+        found.add(path.name, f"code: '{profile.code}' does not match the file name")
     return profile
 
 
-def resolve_profiles(profiles: dict[str, Profile]) -> dict[str, Profile]:
-    """Copies inherited sections from parents; checks parents and plan owners exist."""
+def load_profile_file(path: Path) -> Profile:
+    found = Problems()
+    profile = _read_profile(path, found)
+    found.raise_if_any(ProfileError)
+    return profile
+
+
+def resolve_profiles(profiles: dict[str, Profile], found: Problems, broken: set[str]) -> dict[str, Profile]:
+    """Copies inherited sections from parents; checks parents and plan owners exist. A body whose
+    file is `broken` (its problems already found) exists: naming it is no second mistake."""
     resolved: dict[str, Profile] = {}
     for code, profile in profiles.items():
         if profile.parent and profile.parent not in profiles:
-            raise ProfileError(f"{code}.yaml: parent: unknown organization '{profile.parent}'")
+            if profile.parent not in broken:
+                found.add(f"{code}.yaml", f"parent: unknown organization '{profile.parent}'")
+            continue
         parent = profiles.get(profile.parent) if profile.parent else None
         if parent and parent.parent:
-            raise ProfileError(f"{code}.yaml: parent: '{parent.code}' has a parent itself; one level only")
+            found.add(f"{code}.yaml", f"parent: '{parent.code}' has a parent itself; one level only")
+            continue
         updates = {section: getattr(parent, section) for section in profile.inherit} if parent else {}
         resolved[code] = profile.model_copy(update=updates)
         owner = resolved[code].emergency_plan.owner
-        if owner not in profiles:
-            raise ProfileError(f"{code}.yaml: emergency_plan.owner: unknown organization '{owner}'")
+        if owner not in profiles and owner not in broken:
+            found.add(f"{code}.yaml", f"emergency_plan.owner: unknown organization '{owner}'")
     return resolved
 
 
 def load_profiles(directory: Path) -> dict[str, Profile]:
+    """Every profile of the directory, parents' sections inherited; every problem of every file at once."""
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise ProfileError(f"{directory}: no organization profiles (*.yaml)")
-    profiles = {path.stem: load_profile_file(path) for path in files}
-    return resolve_profiles(profiles)
+    found = Problems()
+    profiles: dict[str, Profile] = {}
+    broken: set[str] = set()
+    for path in files:
+        profile = _read_profile(path, found)
+        if profile is not None and profile.code == path.stem:
+            profiles[profile.code] = profile
+        else:
+            broken |= {path.stem} | ({profile.code} if profile else set())
+    resolved = resolve_profiles(profiles, found, broken)
+    found.raise_if_any(ProfileError)
+    return resolved
