@@ -76,7 +76,7 @@ def load_playbooks(path: Path) -> Playbooks:
     field and problem."""
     from app.deadlines.rules import check_profiles, load_rule_sets
     from app.escalation.policy import load_escalation
-    from app.incidents.playbook import check_subcategories, load_checklists, load_stages
+    from app.incidents.playbook import check_rules_conditions, check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.profiles import load_profiles
 
@@ -86,6 +86,7 @@ def load_playbooks(path: Path) -> Playbooks:
         escalation=load_escalation(path / "escalation.yaml"), reporting_rules=load_rule_sets(path / "reporting"))
     check_subcategories(loaded.checklists, loaded.profiles)
     check_profiles(loaded.reporting_rules, loaded.profiles)
+    check_rules_conditions(loaded.checklists, loaded.reporting_rules)
     return loaded
 
 
@@ -126,6 +127,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.intake.public_views import bp as public_report_bp
     from app.intake.triage_views import bp as triage_bp
     from app.organizations.cli import register_cli as register_org_cli
+    from app.organizations.views import bp as organizations_bp
     from app.plan.views import bp as plan_bp
     from app.plan.views import register_cli as register_plan_cli
     from app.records.views import bp as records_bp
@@ -145,6 +147,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(plan_bp)
     app.register_blueprint(triage_bp)
     app.register_blueprint(public_report_bp)
+    app.register_blueprint(organizations_bp)
     register_plan_cli(app)
     register_escalation_cli(app)
     app.before_request(start_scheduler_hook)

@@ -204,6 +204,8 @@ SEEDS: dict[str, list[tuple[str, dict]]] = {
                           "decided_by_id": None, "decided_at": None, "decision_reason": None}),
              ("report_additions", {"id": 1, "report_id": 1, "body": "続報", "received_at": at(23, 9), "message_id": None})],
     "0011": [("tick_jobs", {"name": "intake", "due_at": at(23, 10), "started_at": at(23, 9, 59)})],
+    "0013": [("revoked_sessions", {"sid": "a3f9c2e1b7d84f06a1c5e9b2d7f3a8c4", "user_id": 1, "revoked_at": at(23, 11),
+                                   "expires_at": at(23, 23)})],
 }
 UPDATES = {  # values of columns a revision added to tables that already held rows
     "0002": ["UPDATE incidents SET closed_reason = '誤検知（訓練メール）', not_incident = :yes WHERE id = 3",
@@ -245,6 +247,12 @@ EXPECTED = {
              "UPDATE audit_log SET seq = 1 WHERE id = 2"),
     "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
              "UPDATE users SET session_generation = NULL WHERE id = 1"),
+    # no recognition time recorded (the reports count from detection, as before), the body itself;
+    # a rule's deadline counted from detection, a notice a handler added from nothing
+    "0014": ({"incidents": {"recognized_at": None, "organ": None, "pd_held_in": [], "pd_encrypted": False,
+                            "pd_public_exposure": False},
+              "deadlines": {"counts_from": {1: "detected_at", 2: None}}},
+             "UPDATE deadlines SET counts_from = 'reported_at' WHERE id = 1"),
 }
 
 

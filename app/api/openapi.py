@@ -31,7 +31,11 @@ INCIDENT = {
                    "`acknowledged_at` for an incident handled on paper while the system was down (detected ≤ "
                    "reported ≤ acknowledged ≤ now; an acknowledged one is not escalated; only a role that may "
                    "acknowledge may send them, otherwise 403 naming them in `fields`); the answer's "
-                   "`recorded_late` marks such an entry and `reported_at` is the real report time (else created_at).",
+                   "`recorded_late` marks such an entry and `reported_at` is the real report time (else created_at). "
+                   "Issue 17: `recognized_at`, `organ`, `personal_data.held_in`, `personal_data.encrypted` and "
+                   "`personal_data.public_exposure` may be sent on create and PATCH (recognized_at and encrypted "
+                   "only by a role that may edit incidents, otherwise 403 naming `recognized_at` / "
+                   "`personal_data.encrypted`); the answer adds `reporting_rules` and `excluded_deadlines`.",
     "properties": {
         "id": {"type": "integer"}, "reference": {"type": "string", "example": "AGEO-2026-0001"},
         "organization": {"type": "string"}, "title": {"type": "string"},
@@ -48,14 +52,29 @@ INCIDENT = {
         "impacts": {"type": "array", "items": {"type": "string"}},
         "asset_classes": {"type": "object", "additionalProperties": {"type": "string"},
                           "description": "axis code → level code of the body's classification scheme"},
-        "personal_data": {"type": "object"},
+        "personal_data": {"type": "object", "description": "API.md's involved, persons, sensitive, my_number, "
+                          "financial_damage, malicious; and held_in (information_provision_network / my_number_use / "
+                          "my_number_related: a 特定個人情報 leak from such a system is reportable whatever the number "
+                          "of persons), encrypted (高度な暗号化等: withdraws the duties it excludes, listed with their "
+                          "reason in excluded_deadlines), public_exposure (不特定多数閲覧のおそれ)"},
+        "recognized_at": {"type": ["string", "null"], "format": "date-time",
+                          "description": "when the body knew of a reportable situation; not before detected_at, not "
+                                         "in the future; null: the statutory reports count from detected_at"},
+        "organ": {"type": ["string", "null"], "description": "the 機関 of the body the incident concerns (its profile's "
+                  "reporting.organs, e.g. `gikai` for a city's 議会); null: the body itself. Chooses the reporting "
+                  "rules; 422 `fields.organ` for a code the body's profile does not list"},
+        "reporting_rules": {"type": "string", "description": "the reporting rules applied (playbooks/reporting/<code>"
+                            ".yaml: national, assembly), from the body and its 機関"},
+        "excluded_deadlines": {"type": "array", "description": "duties the facts would call for but the encryption "
+                               "withdraws: kind, label, authority, source, reason", "items": {"type": "object"}},
         "version": {"type": "integer"},
         "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
         "deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"},
                       "description": "What is owed outside the office: the regulatory kinds of API.md (and "
                                      "council_preliminary / council_final for assemblies, from their ordinance) and "
-                                     "the notices a handler added (persons_notice, mic_report, police_report, "
-                                     "public_announcement). Recalculated whenever the facts change."},
+                                     "the notices a handler added (persons_notice, mic_report, juki_report, "
+                                     "lgwan_report, police_report, public_announcement). Recalculated whenever the "
+                                     "facts change."},
         "internal_deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"}},
         "escalation": {"type": ["object", "null"], "description": "level (last level reached, 0 before the first), "
                        "next_at, state (active / acknowledged / exhausted / superseded); extensions: cycle, levels"},
@@ -72,6 +91,10 @@ DEADLINE = {
         "category": {"enum": ["regulatory", "internal", "notice"]}, "origin": {"enum": ["rule", "manual"]},
         "label": {"type": "string"}, "authority": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
         "due_at": {"type": "string", "format": "date-time"},
+        "counts_from": {"enum": ["detected_at", "recognized_at", None],
+                        "description": "the incident's time the due time counts from: recognized_at for the "
+                                       "statutory reports when the incident records it, else detected_at; null for a "
+                                       "notice a handler added"},
         "met_at": {"type": ["string", "null"], "format": "date-time"}, "met_by": {"type": ["string", "null"]},
         "reference": {"type": ["string", "null"]}, "note": {"type": ["string", "null"]},
         "overdue": {"type": "boolean"}, "late": {"type": "boolean"}, "time_left": {"type": ["string", "null"]},
@@ -92,7 +115,8 @@ def _regulatory_paths(incident_id: list, collection: dict) -> dict:
             "get": {"description": "Extension: every deadline of the incident, internal ones included, soonest first.",
                     "responses": _ok(200, collection) | _errors(401, 404)},
             "post": {"description": "Extension: add a notice the handler decided on (kinds from the body's reporting "
-                                    "rules: persons_notice, mic_report, police_report, public_announcement); "
+                                    "rules: persons_notice, mic_report, juki_report (住基ネット・中間サーバー → 都道府県・"
+                                    "J-LIS), lgwan_report (LGWAN → J-LIS), police_report, public_announcement); "
                                     "`due_at` defaults to now + the rule's suggestion. 409 when already added.",
                      "requestBody": _body("NoticeCreate"),
                      "responses": _ok(201, deadline_ref) | _errors(400, 401, 403, 404, 409, 415, 422)}},

@@ -1,7 +1,7 @@
 """What the deadlines do when an incident announces (app/incidents/events.py)."""
 from __future__ import annotations
 
-from app.deadlines.services import sync_deadlines
+from app.deadlines.services import checklist_conditions, sync_deadlines
 from app.incidents import events
 
 
@@ -9,5 +9,10 @@ def _facts_changed(incident, **_data) -> list[str]:
     return sync_deadlines(incident)
 
 
+def _checklist_conditions(incident, **_data) -> set[str]:
+    return checklist_conditions(incident)
+
+
 def connect() -> None:
     events.facts_changed.connect(_facts_changed)
+    events.checklist_conditions.connect(_checklist_conditions)

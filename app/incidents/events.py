@@ -7,9 +7,10 @@ receiver per domain, so their relative order never matters; the order of the sid
 order of the announcements, which is this, per service:
 
 - open_incident (incidents.services): `facts_changed` (deadlines: worked out from the facts,
-  described in the "created" entry) → the playbook's tasks → `opened` (escalation: paging starts,
-  unless the incident was acknowledged on paper).
-- update_incident: `facts_changed` (deadlines, described in the "updated" entry) →
+  described in the "created" entry) → the playbook's tasks (asking `checklist_conditions`) →
+  `opened` (escalation: paging starts, unless the incident was acknowledged on paper).
+- update_incident: `facts_changed` (deadlines, described in the "updated" entry) → the playbook's
+  tasks when the category or a reporting fact changed (asking `checklist_conditions`) →
   `severity_raised` when the severity went up (escalation: a new cycle at the new severity).
 - move_stage (incidents.stages): `closing` (records: the post-incident record is approved, or the
   move is refused without one) or `reopened` (records: the approval withdrawn) →
@@ -18,7 +19,9 @@ order of the announcements, which is this, per service:
   acknowledgement), described in the "acknowledged" entry.
 
 A receiver's answer comes back to the announcer: `facts_changed` answers the deadline changes (a
-list of texts), `closing` the approved record.
+list of texts), `closing` the approved record, `checklist_conditions` the conditions of checklist
+items that hold for the incident (deadlines: "reportable" when its facts call for a report outside
+the office).
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ opened = _signals.signal("incident-opened")  # (incident, actor)
 severity_raised = _signals.signal("incident-severity-raised")  # (incident, actor)
 closing = _signals.signal("incident-closing")  # (incident, actor, at) -> the approved record, or raises
 reopened = _signals.signal("incident-reopened")  # (incident)
+checklist_conditions = _signals.signal("incident-checklist-conditions")  # (incident) -> set[str]
 
 
 def announce(signal, incident, **data: Any) -> list[Any]:
