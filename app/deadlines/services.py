@@ -56,7 +56,7 @@ def facts_of(incident: Incident) -> ReportingFacts:
     )
 
 
-def checklist_conditions(incident: Incident) -> set[str]:
+def reporting_conditions(incident: Incident) -> set[str]:
     """`reportable` (for the checklist's items such as 本人への通知) when the facts call for a
     report outside the office."""
     rules, options = incident_rules(incident)

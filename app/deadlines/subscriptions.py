@@ -1,7 +1,7 @@
 """What the deadlines do when an incident announces (app/incidents/events.py)."""
 from __future__ import annotations
 
-from app.deadlines.services import checklist_conditions, sync_deadlines
+from app.deadlines.services import reporting_conditions, sync_deadlines
 from app.incidents import events
 
 
@@ -10,7 +10,7 @@ def _facts_changed(incident, **_data) -> list[str]:
 
 
 def _checklist_conditions(incident, **_data) -> set[str]:
-    return checklist_conditions(incident)
+    return reporting_conditions(incident)
 
 
 def connect() -> None:

@@ -69,9 +69,14 @@ def _asset_values(profile) -> dict[str, str]:
     return {axis.code: request.form.get(f"asset_{axis.code}", "") for axis in profile.asset_classification.axes}
 
 
+def _form_field(form, name: str):
+    """The form's field for an API field name (`personal_data.encrypted` is `pd_encrypted`)."""
+    return getattr(form, name, None) or getattr(form, f"pd_{name.split('.')[-1]}", None)
+
+
 def _show_errors(form, fields: dict[str, str]) -> None:
     for name, message in fields.items():
-        field = getattr(form, name, None) or getattr(form, f"pd_{name.split('.')[-1]}", None)
+        field = _form_field(form, name)
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + [message]
         else:
@@ -113,7 +118,8 @@ def new():
             _show_errors(form, form_messages(exc))
         except DomainError as exc:
             if exc.status == 403:  # a field the role may not set (the paper times, not shown to it): refused
-                labels = "、".join(str(getattr(form, name).label.text) for name in exc.fields if hasattr(form, name))
+                labels = "、".join(str(_form_field(form, name).label.text) for name in exc.fields
+                                  if _form_field(form, name) is not None)
                 flash(f"{exc.message}（{labels}）" if labels else exc.message, "error")
                 return _new_form(form, org, profile, report), 403
             _show_errors(form, exc.fields or {"form": exc.message})
