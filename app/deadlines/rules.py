@@ -37,11 +37,11 @@ class Segment(StrictDocument):
     segment: Literal["mynumber", "lgwan", "internet"]
 
 
-class HeldIn(StrictDocument):
+class HeldInSystem(StrictDocument):
     held_in: Literal[HELD_IN]  # type: ignore[valid-type]
 
 
-Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment | HeldIn  # type: ignore[valid-type]
+Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment | HeldInSystem  # type: ignore[valid-type]
 
 
 def trigger_name(trigger) -> str:
@@ -217,7 +217,7 @@ def _triggered(trigger, facts: ReportingFacts, options: BodyOptions) -> bool:
         return facts.persons > trigger.persons_over
     if isinstance(trigger, Segment):
         return trigger.segment in facts.segments
-    if isinstance(trigger, HeldIn):
+    if isinstance(trigger, HeldInSystem):
         return trigger.held_in in facts.held_in
     if trigger == "ordinance_sensitive":
         return options.ordinance_sensitive and facts.ordinance_sensitive
