@@ -79,7 +79,7 @@ def load_playbooks(path: Path) -> Playbooks:
     from app.core.yamlfile import YamlFileError
     from app.deadlines.rules import check_profiles, load_rule_sets
     from app.escalation.policy import load_escalation
-    from app.incidents.playbook import check_subcategories, load_checklists, load_stages
+    from app.incidents.playbook import check_rules_conditions, check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.profiles import load_profiles
 
@@ -101,6 +101,8 @@ def load_playbooks(path: Path) -> Playbooks:
         attempt(check_subcategories, parts["checklists"], parts["profiles"])
     if parts["profiles"] is not None and parts["reporting_rules"] is not None:
         attempt(check_profiles, parts["reporting_rules"], parts["profiles"])
+    if parts["checklists"] is not None and parts["reporting_rules"] is not None:
+        attempt(check_rules_conditions, parts["checklists"], parts["reporting_rules"])
     if found:
         raise YamlFileError("\n".join(found))
     return Playbooks(**parts)
@@ -144,6 +146,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.jobs.scheduler import start_scheduler_hook
     from app.notifications.views import bp as notifications_bp
     from app.organizations.cli import register_cli as register_org_cli
+    from app.organizations.views import bp as organizations_bp
     from app.plan.views import bp as plan_bp
     from app.plan.views import register_cli as register_plan_cli
     from app.records.views import bp as records_bp
@@ -164,6 +167,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(triage_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(public_report_bp)
+    app.register_blueprint(organizations_bp)
     register_plan_cli(app)
     register_jobs_cli(app)
     app.before_request(start_scheduler_hook)

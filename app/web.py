@@ -11,7 +11,7 @@ from app.core.markdown import render_markdown
 from app.core.permissions import ROLE_LABELS
 from app.core.redirects import safe_next
 from app.core.timeutil import format_display
-from app.incidents.models import IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STAGE_LABELS
+from app.incidents.models import HELD_IN_LABELS, IMPACT_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STAGE_LABELS
 from app.notifications.centre import unread_count
 
 
@@ -28,7 +28,8 @@ def register_web(app) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals.update(
         STAGE_LABELS=STAGE_LABELS, SEVERITY_LABELS=SEVERITY_LABELS, SOURCE_LABELS=SOURCE_LABELS,
-        IMPACT_LABELS=IMPACT_LABELS, ROLE_LABELS=ROLE_LABELS, current_locale=lambda: str(get_locale()),
+        IMPACT_LABELS=IMPACT_LABELS, HELD_IN_LABELS=HELD_IN_LABELS, ROLE_LABELS=ROLE_LABELS,
+        current_locale=lambda: str(get_locale()),
         category_label=category_label, unread_notifications=_unread_notifications,
     )
 

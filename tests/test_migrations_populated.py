@@ -247,6 +247,12 @@ EXPECTED = {
              "UPDATE audit_log SET seq = 1 WHERE id = 2"),
     "0013": ({"users": {"session_generation": 0}},  # every session signed in before it is signed out once
              "UPDATE users SET session_generation = NULL WHERE id = 1"),
+    # no recognition time recorded (the reports count from detection, as before), the body itself;
+    # a rule's deadline counted from detection, a notice a handler added from nothing
+    "0014": ({"incidents": {"recognized_at": None, "organ": None, "pd_held_in": [], "pd_encrypted": False,
+                            "pd_public_exposure": False},
+              "deadlines": {"counts_from": {1: "detected_at", 2: None}}},
+             "UPDATE deadlines SET counts_from = 'reported_at' WHERE id = 1"),
     "0016": ({"notifications": {"read_at": None, "detail": None},  # every message unread
               "users": {"webhook_preset": "generic"}},
              "UPDATE users SET webhook_preset = 'teamz' WHERE id = 1"),

@@ -55,7 +55,8 @@ def _regulatory_paths(s: Schemas, incident_id: list) -> dict:
             "get": {"description": "Extension: every deadline of the incident, internal ones included, soonest first.",
                     "responses": _ok(200, s.ref(Items[Deadline])) | _errors(401, 404)},
             "post": {"description": "Extension: add a notice the handler decided on (kinds from the body's reporting "
-                                    "rules: persons_notice, mic_report, police_report, public_announcement); "
+                                    "rules: persons_notice, mic_report, juki_report (住基ネット・中間サーバー → 都道府県・"
+                                    "J-LIS), lgwan_report (LGWAN → J-LIS), police_report, public_announcement); "
                                     "`due_at` defaults to now + the rule's suggestion. 409 when already added.",
                      "requestBody": _body(s, NoticeCreate),
                      "responses": _ok(201, s.ref(Deadline)) | _errors(400, 401, 403, 404, 409, 415, 422)}},

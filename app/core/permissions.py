@@ -89,8 +89,18 @@ OPERATION_PERMISSIONS: dict[str, Permission] = {
 }
 FIELD_PERMISSIONS: dict[str, dict[str, Permission]] = {
     # recording times after the fact is acknowledging: it stops escalation and starts the clocks
-    "incident.create": {"reported_at": P.INCIDENT_WORK, "acknowledged_at": P.INCIDENT_WORK},
-    "incident.update": {"severity": P.INCIDENT_OVERRIDE_SEVERITY, "severity_reason": P.INCIDENT_OVERRIDE_SEVERITY},
+    "incident.create": {"reported_at": P.INCIDENT_WORK, "acknowledged_at": P.INCIDENT_WORK,
+                        # the reporting facts (issue 17): when the situation was known to be reportable
+                        # moves the statutory clocks, and the encryption withdraws duties: CSIRT's
+                        # judgement, not the reporter's; the 機関 and the facts that only add duties
+                        # may come from whoever reports
+                        "recognized_at": P.INCIDENT_EDIT, "personal_data.encrypted": P.INCIDENT_EDIT,
+                        "organ": P.INCIDENT_CREATE, "personal_data.held_in": P.INCIDENT_CREATE,
+                        "personal_data.public_exposure": P.INCIDENT_CREATE},
+    "incident.update": {"severity": P.INCIDENT_OVERRIDE_SEVERITY, "severity_reason": P.INCIDENT_OVERRIDE_SEVERITY,
+                        "recognized_at": P.INCIDENT_EDIT, "personal_data.encrypted": P.INCIDENT_EDIT,
+                        "organ": P.INCIDENT_EDIT, "personal_data.held_in": P.INCIDENT_EDIT,
+                        "personal_data.public_exposure": P.INCIDENT_EDIT},
     "stage.move": {"override": P.INCIDENT_OVERRIDE_GATE},  # closing and reopening: INCIDENT_CLOSE, by target
     "task.create": {"required": P.INCIDENT_WORK, "assignee": P.INCIDENT_WORK},
     "task.update": {"done": P.INCIDENT_WORK, "assignee": P.INCIDENT_WORK},

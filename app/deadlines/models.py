@@ -20,6 +20,7 @@ class Deadline(Base):
         UniqueConstraint("incident_id", "kind", name="uq_deadlines_incident_kind"),
         CheckConstraint("category IN ('regulatory', 'internal', 'notice')", name="category_known"),
         CheckConstraint("origin IN ('rule', 'manual')", name="origin_known"),
+        CheckConstraint("counts_from IN ('detected_at', 'recognized_at')", name="counts_from_known"),
         Index("ix_deadlines_open_due", "met_at", "due_at"),
         Index("ix_deadlines_org_due", "organization_id", "due_at"),
     )
@@ -34,6 +35,9 @@ class Deadline(Base):
     authority: Mapped[str | None] = mapped_column(String(100))
     source: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[dt.datetime]
+    # which of the incident's times a rule's due time counts from (detected_at / recognized_at);
+    # None for a notice a handler added (its due time is theirs)
+    counts_from: Mapped[str | None] = mapped_column(String(16))
     met_at: Mapped[dt.datetime | None]
     met_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filed_reference: Mapped[str | None] = mapped_column(String(200))  # e.g. the PPC's receipt number

@@ -22,6 +22,9 @@ class Deadline(Answer):
     authority: str | None
     source: str | None
     due_at: dt.datetime
+    counts_from: Literal["detected_at", "recognized_at"] | None = Field(
+        description="the incident's time the due time counts from: recognized_at for the statutory reports when the "
+                    "incident records it, else detected_at; null for a notice a handler added")
     met_at: dt.datetime | None
     met_by: str | None = Field(description="e-mail")
     reference: str | None = Field(description="the filing's reference (e.g. the PPC's receipt number)")
@@ -29,6 +32,16 @@ class Deadline(Answer):
     overdue: bool
     late: bool
     time_left: str | None = Field(description="null once met")
+
+
+class ExcludedDeadline(Answer):
+    """A duty the facts would call for but the encryption exclusion withdraws, with its reason."""
+
+    kind: str
+    label: str
+    authority: str | None
+    source: str | None
+    reason: str
 
 
 class DeadlineIncident(Answer):

@@ -6,7 +6,7 @@ a database: which duties apply, and when each is due.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +16,13 @@ from app.core.durations import Duration, parse_duration
 from app.core.permissions import Role
 from app.core.schemas import StrictDocument
 from app.core.yamlfile import Problems, YamlFileError
+from app.incidents.models import HeldIn
 
 KIND_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
-FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive")
+FLAG_TRIGGERS = ("sensitive", "financial_damage", "malicious", "ordinance_sensitive", "public_exposure")
+# personal_data.held_in (API.md): the systems that held the data, as 番号法 規則 第2条第1号 names them
+HELD_IN = tuple(h.value for h in HeldIn)
+COUNTS_FROM = ("detected_at", "recognized_at")
 
 
 class RulesError(YamlFileError):
@@ -33,7 +37,16 @@ class Segment(StrictDocument):
     segment: Literal["mynumber", "lgwan", "internet"]
 
 
-Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment  # type: ignore[valid-type]
+class HeldInSystem(StrictDocument):
+    held_in: Literal[HELD_IN]  # type: ignore[valid-type]
+
+
+Trigger = Literal[FLAG_TRIGGERS] | PersonsOver | Segment | HeldInSystem  # type: ignore[valid-type]
+
+
+def trigger_name(trigger) -> str:
+    """`sensitive`, `persons_over`, `segment`, `held_in` …: what `encryption.excludes` names."""
+    return trigger if isinstance(trigger, str) else next(iter(type(trigger).model_fields))
 
 
 class When(StrictDocument):
@@ -45,6 +58,14 @@ class When(StrictDocument):
 class Due(StrictDocument):
     after: Duration
     after_when_malicious: Duration | None = None
+
+
+class Encryption(StrictDocument):
+    """The triggers that do not count when the data was protected by 高度な暗号化等
+    (personal_data.encrypted), and the reason shown on every duty this withdraws."""
+
+    excludes: tuple[str, ...] = Field(min_length=1)
+    reason: str = Field(min_length=1)
 
 
 class StageReached(StrictDocument):
@@ -61,7 +82,19 @@ class DeadlineRule(StrictDocument):
     note: str | None = None
     when: When
     due: Due
+    counts_from: Literal[COUNTS_FROM] = "detected_at"  # type: ignore[valid-type]
+    encryption: Encryption | None = None
+    reference_label: str | None = None  # what the filing's reference is called (受付番号 …)
     met_when: Literal["acknowledged"] | StageReached | None = None
+
+    @model_validator(mode="after")
+    def _excludes_own_triggers(self) -> DeadlineRule:
+        if self.encryption is not None:
+            own = {trigger_name(t) for t in self.when.any_of or ()}
+            unknown = sorted(set(self.encryption.excludes) - own)
+            if unknown:
+                raise ValueError(f"encryption.excludes: not a trigger of this rule's when.any_of: {', '.join(unknown)}")
+        return self
 
 
 class Notice(StrictDocument):
@@ -70,6 +103,7 @@ class Notice(StrictDocument):
     authority: str | None = None
     source: str = Field(min_length=1)
     after: Duration
+    reference_label: str | None = None  # what the filing's reference is called (警察: 受理番号)
 
 
 class Remind(StrictDocument):
@@ -159,6 +193,8 @@ def load_rule_sets(directory: Path) -> dict[str, RuleSet]:
 @dataclass(frozen=True)
 class ReportingFacts:
     detected_at: dt.datetime
+    # when the body knew of a reportable situation (API.md `recognized_at`); None: detected_at
+    recognized_at: dt.datetime | None = None
     involved: bool = False
     persons: int = 0
     sensitive: bool = False
@@ -167,6 +203,9 @@ class ReportingFacts:
     malicious: bool = False
     ordinance_sensitive: bool = False
     segments: frozenset[str] = frozenset()
+    held_in: frozenset[str] = frozenset()
+    encrypted: bool = False
+    public_exposure: bool = False
 
     @property
     def personal_data(self) -> bool:
@@ -187,6 +226,8 @@ def _triggered(trigger, facts: ReportingFacts, options: BodyOptions) -> bool:
         return facts.persons > trigger.persons_over
     if isinstance(trigger, Segment):
         return trigger.segment in facts.segments
+    if isinstance(trigger, HeldInSystem):
+        return trigger.held_in in facts.held_in
     if trigger == "ordinance_sensitive":
         return options.ordinance_sensitive and facts.ordinance_sensitive
     return bool(getattr(facts, trigger))
@@ -198,7 +239,15 @@ def applies(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> 
         return False
     if when.my_number is not None and when.my_number != facts.my_number:
         return False
-    return when.any_of is None or any(_triggered(t, facts, options) for t in when.any_of)
+    excluded = set(rule.encryption.excludes) if facts.encrypted and rule.encryption else set()
+    return when.any_of is None or any(_triggered(t, facts, options) for t in when.any_of
+                                      if trigger_name(t) not in excluded)
+
+
+def counts_from(rule: DeadlineRule, facts: ReportingFacts) -> str:
+    """Which of the incident's times the rule's due time counts from: `recognized_at` for the
+    statutes' 「知った」 when the incident records it, else `detected_at`."""
+    return "recognized_at" if rule.counts_from == "recognized_at" and facts.recognized_at is not None else "detected_at"
 
 
 def due_at(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> dt.datetime:
@@ -206,7 +255,8 @@ def due_at(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> d
     delay = parse_duration(after)
     if rule.kind.endswith("_preliminary") and options.preliminary_days:
         delay = dt.timedelta(days=options.preliminary_days)
-    return facts.detected_at + delay
+    start = facts.recognized_at if counts_from(rule, facts) == "recognized_at" else facts.detected_at
+    return start + delay
 
 
 def due_deadlines(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -> dict[str, dt.datetime]:
@@ -214,10 +264,29 @@ def due_deadlines(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -
     return {rule.kind: due_at(rule, facts, options) for rule in rules.deadlines if applies(rule, facts, options)}
 
 
+def excluded_by_encryption(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -> dict[str, str]:
+    """{kind: reason} of every duty that the same facts without the encryption would call for:
+    what personal_data.encrypted withdraws, each with the rule's reason."""
+    if not facts.encrypted:
+        return {}
+    plain = replace(facts, encrypted=False)
+    return {rule.kind: rule.encryption.reason for rule in rules.deadlines
+            if rule.encryption and applies(rule, plain, options) and not applies(rule, facts, options)}
+
+
+def reportable(rules: RuleSet, facts: ReportingFacts, options: BodyOptions) -> bool:
+    """The facts call for a report outside the office (a regulatory duty applies)."""
+    return any(rule.category == "regulatory" and applies(rule, facts, options) for rule in rules.deadlines)
+
+
 def check_profiles(rule_sets: dict[str, RuleSet], profiles: dict) -> None:
-    """Every body's `reporting.rules` names a rules file (checked at start-up, like the playbooks)."""
+    """Every body's `reporting.rules`, and its 機関's (`reporting.organs`), names a rules file
+    (checked at start-up, like the playbooks)."""
     found = Problems()
     for code, profile in profiles.items():
         if profile.reporting.rules not in rule_sets:
             found.add(f"{code}.yaml", f"reporting.rules: no playbooks/reporting/{profile.reporting.rules}.yaml")
+        for n, organ in enumerate(profile.reporting.organs):
+            if organ.rules not in rule_sets:
+                found.add(f"{code}.yaml", f"reporting.organs.{n}.rules: no playbooks/reporting/{organ.rules}.yaml")
     found.raise_if_any(RulesError)

@@ -5,7 +5,7 @@ import datetime as dt
 
 from app.core.timeutil import iso_utc, now_utc
 from app.deadlines.models import Deadline
-from app.deadlines.services import deadlines_of
+from app.deadlines.services import deadlines_of, excluded_deadlines
 
 
 def time_left(due_at: dt.datetime, now: dt.datetime | None = None) -> str:
@@ -29,7 +29,7 @@ def deadline_json(deadline: Deadline, now: dt.datetime | None = None) -> dict:
     return {
         "id": deadline.id, "kind": deadline.kind, "category": deadline.category, "origin": deadline.origin,
         "label": deadline.label, "authority": deadline.authority, "source": deadline.source,
-        "due_at": iso_utc(deadline.due_at), "met_at": iso_utc(deadline.met_at),
+        "due_at": iso_utc(deadline.due_at), "counts_from": deadline.counts_from, "met_at": iso_utc(deadline.met_at),
         "met_by": deadline.met_by.email if deadline.met_by else None, "reference": deadline.filed_reference,
         "note": deadline.note, "overdue": deadline.met_at is None and deadline.due_at <= now,
         "late": deadline.met_at is not None and deadline.met_at > deadline.due_at,
@@ -39,7 +39,9 @@ def deadline_json(deadline: Deadline, now: dt.datetime | None = None) -> dict:
 
 def incident_deadlines_json(incident) -> dict:
     """`deadlines`: what is owed outside the office (API.md: the regulatory kinds and notices a
-    handler added); `internal_deadlines`: the chain's own target times (an extension)."""
+    handler added); `internal_deadlines`: the chain's own target times (an extension);
+    `excluded_deadlines`: the duties the encryption withdraws, each with its reason (an extension)."""
     items = [deadline_json(d) for d in deadlines_of(incident)]
     return {"deadlines": [d for d in items if d["category"] != "internal"],
-            "internal_deadlines": [d for d in items if d["category"] == "internal"]}
+            "internal_deadlines": [d for d in items if d["category"] == "internal"],
+            "excluded_deadlines": excluded_deadlines(incident)}

@@ -14,7 +14,16 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.playbooks import playbooks
 from app.core.timeutil import CLOCK_SKEW, format_display, now_utc
 from app.deadlines.models import Deadline
-from app.deadlines.rules import BodyOptions, DeadlineRule, ReportingFacts, RuleSet, due_deadlines
+from app.deadlines.rules import (
+    BodyOptions,
+    DeadlineRule,
+    ReportingFacts,
+    RuleSet,
+    counts_from,
+    due_deadlines,
+    excluded_by_encryption,
+    reportable,
+)
 from app.incidents import timeline
 from app.incidents.access import authorize, visibility_clause
 from app.incidents.models import Incident, Stage
@@ -24,19 +33,45 @@ from app.organizations.services import get_profile
 STAGE_ORDER = [s.value for s in Stage]
 
 
-def rules_for(organization_code: str) -> tuple[RuleSet, BodyOptions]:
+def rules_for(organization_code: str, organ: str | None = None) -> tuple[RuleSet, BodyOptions]:
+    """The reporting rules of the body, or of its 機関 `organ` (profile reporting.organs), and the
+    body's options."""
     reporting = get_profile(organization_code).reporting
-    return (playbooks().reporting_rules[reporting.rules],
+    return (playbooks().reporting_rules[reporting.rules_for(organ)],
             BodyOptions(preliminary_days=reporting.preliminary_days, ordinance_sensitive=reporting.ordinance_sensitive))
+
+
+def incident_rules(incident: Incident) -> tuple[RuleSet, BodyOptions]:
+    return rules_for(incident.organization.code, incident.organ)
 
 
 def facts_of(incident: Incident) -> ReportingFacts:
     return ReportingFacts(
-        detected_at=incident.detected_at, involved=incident.pd_involved, persons=incident.pd_persons or 0,
-        sensitive=incident.pd_sensitive, my_number=incident.pd_my_number,
+        detected_at=incident.detected_at, recognized_at=incident.recognized_at, involved=incident.pd_involved,
+        persons=incident.pd_persons or 0, sensitive=incident.pd_sensitive, my_number=incident.pd_my_number,
         financial_damage=incident.pd_financial_damage, malicious=incident.pd_malicious,
         ordinance_sensitive=incident.pd_ordinance_sensitive, segments=frozenset(incident.network_segments or ()),
+        held_in=frozenset(incident.pd_held_in or ()), encrypted=incident.pd_encrypted,
+        public_exposure=incident.pd_public_exposure,
     )
+
+
+def reporting_conditions(incident: Incident) -> set[str]:
+    """`reportable` (for the checklist's items such as 本人への通知) when the facts call for a
+    report outside the office."""
+    rules, options = incident_rules(incident)
+    return {"reportable"} if not incident.not_incident and reportable(rules, facts_of(incident), options) else set()
+
+
+def excluded_deadlines(incident: Incident) -> list[dict]:
+    """The duties that the facts would call for but the encryption withdraws, each with its reason
+    (from the rules, so also those never created)."""
+    rules, options = incident_rules(incident)
+    if incident.not_incident:
+        return []
+    excluded = excluded_by_encryption(rules, facts_of(incident), options)
+    return [{"kind": kind, "label": rules.rule(kind).label, "authority": rules.rule(kind).authority,
+             "source": rules.rule(kind).source, "reason": reason} for kind, reason in excluded.items()]
 
 
 def deadlines_of(incident: Incident, withdrawn: bool = False) -> list[Deadline]:
@@ -69,8 +104,10 @@ def sync_deadlines(incident: Incident) -> list[str]:
     in what is owed outside the office, for the timeline entry of the action that changed the
     facts (one entry per action); the internal chain's target times follow silently (a duty the
     record shows done is marked met with a note)."""
-    rules, options = rules_for(incident.organization.code)
-    wanted = {} if incident.not_incident else due_deadlines(rules, facts_of(incident), options)
+    rules, options = incident_rules(incident)
+    facts = facts_of(incident)
+    wanted = {} if incident.not_incident else due_deadlines(rules, facts, options)
+    encrypted = {} if incident.not_incident else excluded_by_encryption(rules, facts, options)
     existing = {d.kind: d for d in deadlines_of(incident, withdrawn=True)}
     now, changes = now_utc(), []
     for kind, due in wanted.items():
@@ -89,6 +126,8 @@ def sync_deadlines(incident: Incident) -> list[str]:
         elif deadline.met_at is None and deadline.due_at != due:
             changes.append((rule.category, f"変更: {rule.label}（{format_display(deadline.due_at)} → {format_display(due)}）"))
             _move(deadline, due, now)
+        if deadline.met_at is None:
+            deadline.counts_from = counts_from(rule, facts)
         met = _auto_met(rule, incident, now) if deadline.met_at is None else None
         if met:
             deadline.met_at, deadline.met_by_id = met
@@ -98,7 +137,8 @@ def sync_deadlines(incident: Incident) -> list[str]:
         if dropped and deadline.met_at is None and deadline.withdrawn_at is None:
             deadline.withdrawn_at = deadline.updated_at = now
             _cancel_reminders(deadline)
-            changes.append((deadline.category, f"取消: {deadline.label}（{'非該当' if incident.not_incident else '事実が変わり対象外'}）"))
+            why = "非該当" if incident.not_incident else encrypted.get(kind, "事実が変わり対象外")
+            changes.append((deadline.category, f"取消: {deadline.label}（{why}）"))
     db.session.flush()
     return [text for category, text in changes if category != "internal"]
 
@@ -140,16 +180,23 @@ def mark_met(user: User, incident: Incident, deadline: Deadline, reference: str 
     db.session.flush()
     late = deadline.met_at > deadline.due_at
     summary = f"{deadline.label} を完了（{format_display(deadline.met_at)}{'、期限超過' if late else ''}）" + \
-        (f" 受付番号等: {deadline.filed_reference}" if deadline.filed_reference else "")
+        (f" {reference_label(incident, deadline)}: {deadline.filed_reference}" if deadline.filed_reference else "")
     timeline.record(incident, user, "deadline_met", summary,
                     {"kind": deadline.kind, "due_at": deadline.due_at, "met_at": deadline.met_at,
                      "reference": deadline.filed_reference, "late": late})
     return deadline
 
 
+def reference_label(incident: Incident, deadline: Deadline) -> str:
+    """What the filing's reference is called for this deadline (警察: 受理番号), else 受付番号等."""
+    rule = incident_rules(incident)[0].rule(deadline.kind)
+    return (rule.reference_label if rule is not None else None) or "受付番号等"
+
+
 def add_notice(user: User, incident: Incident, kind: str, due: dt.datetime | None = None, note: str | None = None) -> Deadline:
-    """A notice the handler decides is needed (本人への通知, 総務省・都道府県, 警察, 公表)."""
-    rules, _options = rules_for(incident.organization.code)
+    """A notice the handler decides is needed (本人への通知, 総務省・都道府県, 住基ネット・LGWAN の
+    J-LIS, 警察, 公表)."""
+    rules, _options = incident_rules(incident)
     notice = rules.notice(kind)
     if notice is None:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"kind": _("この団体で追加できる報告・通知の種類ではありません。")})

@@ -12,13 +12,14 @@ from app.core.timeutil import format_display
 from app.incidents.models import Incident, TimelineEvent
 from app.incidents.services import FIELD_LABELS
 
-COMPARED = ("title", "description", "threat_category", "subcategory", "detected_at", "source", "network_segments",
-            "impacts", "asset_classes", "personal_data")
+COMPARED = ("title", "description", "threat_category", "subcategory", "detected_at", "recognized_at", "organ", "source",
+            "network_segments", "impacts", "asset_classes", "personal_data")
 
 
 def _current(incident: Incident) -> dict[str, Any]:
     return {"title": incident.title, "description": incident.description or "", "threat_category": incident.threat_category,
-            "subcategory": incident.subcategory, "detected_at": incident.detected_at, "source": incident.source,
+            "subcategory": incident.subcategory, "detected_at": incident.detected_at,
+            "recognized_at": incident.recognized_at, "organ": incident.organ, "source": incident.source,
             "network_segments": incident.network_segments or [], "impacts": incident.impacts or [],
             "asset_classes": incident.asset_classes or {},
             "personal_data": incident.personal_data | {"ordinance_sensitive": incident.pd_ordinance_sensitive}}

@@ -7,9 +7,10 @@ receiver per domain, so their relative order never matters; the order of the sid
 order of the announcements, which is this, per service:
 
 - open_incident (incidents.services): `facts_changed` (deadlines: worked out from the facts,
-  described in the "created" entry) → the playbook's tasks → `opened` (escalation: paging starts,
-  unless the incident was acknowledged on paper).
-- update_incident: `facts_changed` (deadlines, described in the "updated" entry) →
+  described in the "created" entry) → the playbook's tasks (asking `checklist_conditions`) →
+  `opened` (escalation: paging starts, unless the incident was acknowledged on paper).
+- update_incident: `facts_changed` (deadlines, described in the "updated" entry) → the playbook's
+  tasks when the category or a reporting fact changed (asking `checklist_conditions`) →
   `severity_raised` when the severity went up (escalation: a new cycle at the new severity).
 - move_stage (incidents.stages): `closing` (records: the post-incident record is approved, or the
   move is refused without one) or `reopened` (records: the approval withdrawn) →
@@ -21,7 +22,9 @@ order of the announcements, which is this, per service:
   assignee is told, unless they assigned it themselves).
 
 A receiver's answer comes back to the announcer: `facts_changed` answers the deadline changes (a
-list of texts), `closing` the approved record.
+list of texts), `closing` the approved record, `checklist_conditions` the conditions of checklist
+items that hold for the incident (deadlines: "reportable" when its facts call for a report outside
+the office).
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ reopened = _signals.signal("incident-reopened")  # (incident)
 # for the people concerned (app/notifications/subscriptions.py): nothing answers them
 note_added = _signals.signal("incident-note-added")  # (incident, actor, note: the timeline entry)
 task_assigned = _signals.signal("incident-task-assigned")  # (incident, actor, task, assignee, entry)
+checklist_conditions = _signals.signal("incident-checklist-conditions")  # (incident) -> set[str]
 
 
 def announce(signal, incident, **data: Any) -> list[Any]:

@@ -39,12 +39,26 @@ class StagesFile(StrictDocument):
     stages: tuple[StageDef, ...]
 
 
+class ItemWhen(StrictDocument):
+    """An item only some incidents get: `reportable` when the facts call for a report outside the
+    office (the deadlines answer it, events.checklist_conditions); `rules` when the incident's
+    reporting rules are these (its body's, or its 機関's: profile reporting)."""
+
+    reportable: Literal[True] | None = None
+    rules: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,39}$")
+
+    def conditions(self) -> frozenset[str]:
+        return frozenset({"reportable"} if self.reportable else set()) | \
+            frozenset({f"rules:{self.rules}"} if self.rules else set())
+
+
 class ItemDef(StrictDocument):
     code: str = Field(pattern=CODE)
     title: str = Field(min_length=1, max_length=300)
     guidance: str = ""
     required: bool = False
     role: Role | None = None
+    when: ItemWhen | None = None
 
 
 class ItemChange(StrictDocument):
@@ -81,6 +95,7 @@ class Item:
     guidance: str
     required: bool
     role: str | None
+    conditions: frozenset[str] = frozenset()  # ItemWhen.conditions(): all must hold for the incident
 
 
 @dataclass(frozen=True)
@@ -89,10 +104,12 @@ class Playbook:
     items: tuple[Item, ...]
     extends: str | None = None  # the playbook it was built on
 
-    def items_for(self, category: str, subcategory: str | None) -> list[Item]:
+    def items_for(self, category: str, subcategory: str | None, holds: frozenset[str] = frozenset()) -> list[Item]:
+        """The items of that category and subcategory whose conditions all hold (`holds`:
+        "reportable", "rules:<code>")."""
         sources = {"common", category} | ({f"{category}.{subcategory}"} if subcategory else set())
         order = {code: n for n, code in enumerate(WORK_STAGES)}
-        chosen = [item for item in self.items if item.source in sources]
+        chosen = [item for item in self.items if item.source in sources and item.conditions <= holds]
         return sorted(chosen, key=lambda item: order[item.stage])  # stable: keeps file order per stage
 
 
@@ -111,8 +128,8 @@ def _flatten(items: Items, filename: str, where: str, found: Problems) -> list[I
             found.add(filename, f"{where}subcategories.{source}: unknown category")
             continue
         for stage, defs in by_stage.items():
-            flat += [Item(d.code, stage, source, d.title, d.guidance, d.required, d.role.value if d.role else None)
-                     for d in defs]
+            flat += [Item(d.code, stage, source, d.title, d.guidance, d.required, d.role.value if d.role else None,
+                          d.when.conditions() if d.when else frozenset()) for d in defs]
     return flat
 
 
@@ -195,6 +212,15 @@ def check_subcategories(playbooks: dict[str, Playbook], profiles: dict[str, Prof
             if "." in source and source not in known and source not in inherited:  # reported with the playbook it came from
                 found.add(f"{key}.yaml", f"subcategories.{source}: no profile has this subcategory")
     found.raise_if_any(PlaybookError)
+
+
+def check_rules_conditions(playbooks: dict[str, Playbook], rule_sets) -> None:
+    """Every item's `when.rules` names a reporting rules file (else the item would never show)."""
+    for key, playbook in playbooks.items():
+        for item in playbook.items:
+            for condition in item.conditions:
+                if condition.startswith("rules:") and condition[6:] not in rule_sets:
+                    raise PlaybookError(f"{key}.yaml: {item.code}: when.rules: no playbooks/reporting/{condition[6:]}.yaml")
 
 
 def playbook_for(playbooks: dict[str, Playbook], profile: Profile) -> Playbook:

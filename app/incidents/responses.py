@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from app.core.responses import Answer, sometimes
-from app.incidents.models import Impact, Severity, Source, Stage
+from app.incidents.models import HeldIn, Impact, Severity, Source, Stage
 
 
 class IncidentSummary(Answer):
@@ -40,8 +40,9 @@ class SeverityOverride(Answer):
 
 
 class PersonalDataFacts(Answer):
-    """API.md's six fields, and `ordinance_sensitive` (条例要配慮個人情報) where the body's profile
-    says its ordinance defines it (reporting.ordinance_sensitive)."""
+    """API.md's six fields and the second round's held_in, encrypted, public_exposure; and
+    `ordinance_sensitive` (条例要配慮個人情報) where the body's profile says its ordinance defines it
+    (reporting.ordinance_sensitive)."""
 
     involved: bool
     persons: int
@@ -49,6 +50,12 @@ class PersonalDataFacts(Answer):
     my_number: bool
     financial_damage: bool
     malicious: bool
+    held_in: list[HeldIn] = Field(description="which systems held the data: information_provision_network / "
+                                  "my_number_use / my_number_related: a 特定個人情報 leak from such a system is "
+                                  "reportable whatever the number of persons")
+    encrypted: bool = Field(description="高度な暗号化等: withdraws the duties it excludes, listed with their reason "
+                                        "in excluded_deadlines")
+    public_exposure: bool = Field(description="不特定多数閲覧のおそれ")
     ordinance_sensitive: bool = sometimes("only where the body's ordinance defines 条例要配慮個人情報")
 
 
@@ -70,6 +77,14 @@ class IncidentDetail(IncidentSummary):
     recorded_late: bool = Field(description="entered afterwards with its real `reported_at` / `acknowledged_at`")
     not_incident: bool = Field(description="closed at triage as 非該当")
     closed_reason: str | None
+    recognized_at: dt.datetime | None = Field(description="when the body knew of a reportable situation; not before "
+                                                          "detected_at, not in the future; null: the statutory reports "
+                                                          "count from detected_at")
+    organ: str | None = Field(description="the 機関 of the body the incident concerns (its profile's reporting.organs, "
+                                          "e.g. `gikai` for a city's 議会); null: the body itself. Chooses the reporting "
+                                          "rules; 422 `fields.organ` for a code the body's profile does not list")
+    reporting_rules: str = Field(description="the reporting rules applied (playbooks/reporting/<code>.yaml: national, "
+                                             "assembly), from the body and its 機関")
 
 
 class Task(Answer):

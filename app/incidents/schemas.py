@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from app.core.schemas import PagedQuery, PatchInput, StrictInput
-from app.incidents.models import Impact, Severity, Source, Stage
+from app.incidents.models import HeldIn, Impact, Severity, Source, Stage
 
 
 def _no_nul(value: str) -> str:
@@ -68,6 +68,9 @@ class PersonalData(StrictInput):
     financial_damage: bool = False
     malicious: bool = False
     ordinance_sensitive: bool = False  # 条例要配慮個人情報 (counts where the body's ordinance defines it)
+    held_in: list[HeldIn] = Field(default_factory=list, max_length=3)  # which systems held the data (番号法)
+    encrypted: bool = False  # 高度な暗号化等: withdraws the duties it excludes, each with its reason
+    public_exposure: bool = False  # may be viewed by 不特定多数 electronically
 
 
 class IncidentFields(StrictInput):
@@ -79,6 +82,8 @@ class IncidentFields(StrictInput):
     threat_category: Code = None
     subcategory: Code | None = None
     detected_at: Moment = None
+    recognized_at: Moment | None = None  # when a reportable situation was known; null: detected_at
+    organ: Code | None = None  # a 機関 of the body's profile (reporting.organs); null: the body itself
     source: Source = None
     network_segments: list[Code] | None = Field(default=None, max_length=10)
     impacts: list[Impact] | None = Field(default=None, max_length=10)

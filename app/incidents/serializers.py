@@ -46,6 +46,9 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "impacts": list(incident.impacts or ()),
         "asset_classes": dict(incident.asset_classes or {}),
         "personal_data": personal_data_json(incident),
+        "recognized_at": iso_utc(incident.recognized_at),
+        "organ": incident.organ,
+        "reporting_rules": get_profile(incident.organization.code).reporting.rules_for(incident.organ),
         "computed_severity": incident.computed_severity,
         "severity_basis": severity_basis,
         "severity_override": (
@@ -63,8 +66,8 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
 
 
 def personal_data_json(incident: Incident) -> dict:
-    """API.md's six fields; `ordinance_sensitive` too where the body's ordinance defines
-    条例要配慮個人情報 (profile `reporting.ordinance_sensitive`)."""
+    """API.md's six fields and held_in, encrypted, public_exposure; `ordinance_sensitive` too where
+    the body's ordinance defines 条例要配慮個人情報 (profile `reporting.ordinance_sensitive`)."""
     body = incident.personal_data
     if get_profile(incident.organization.code).reporting.ordinance_sensitive:
         body["ordinance_sensitive"] = incident.pd_ordinance_sensitive

@@ -30,13 +30,18 @@ FIELD_LABELS = {
     "title": "件名", "description": "内容", "threat_category": "脅威区分", "subcategory": "小区分",
     "detected_at": "検知日時", "source": "報告元", "network_segments": "ネットワーク", "impacts": "被害",
     "asset_classes": "情報資産の分類", "personal_data": "個人情報", "severity": "重大度",
-    "severity_reason": "重大度の理由",
+    "severity_reason": "重大度の理由", "recognized_at": "報告対象と認識した日時", "organ": "機関",
 }
+# personal_data's members that the field-level rules guard by name (app/core/permissions.py)
+GUARDED_PERSONAL_DATA = ("held_in", "encrypted", "public_exposure")
+# what a change of calls for other checklist items (the category's, or those of a report's need)
+CHECKLIST_FACTS = {"threat_category", "subcategory", "personal_data", "network_segments", "organ"}
 
 
 # --- validation against the body's profile ------------------------------------------------
 
-def _check_against_profile(profile: Profile, data: IncidentFields, category: str) -> None:
+def _check_against_profile(profile: Profile, data: IncidentFields, category: str,
+                           incident: Incident | None = None) -> None:
     errors: dict[str, str] = {}
     cat = profile.category(category)
     if cat is None:
@@ -52,9 +57,27 @@ def _check_against_profile(profile: Profile, data: IncidentFields, category: str
             errors["asset_classes"] = _("%(org)sの分類にない値です: %(axis)s=%(level)s", org=profile.name, axis=axis, level=level)
     if data.detected_at and data.detected_at > now_utc() + CLOCK_SKEW:
         errors["detected_at"] = _("未来の日時は指定できません。")
+    if data.organ and profile.reporting.organ(data.organ) is None:
+        errors["organ"] = _("%(org)sの機関から選んでください。", org=profile.name)
+    errors |= _recognition_time(data, incident)
     errors |= _paper_times(data)
     if errors:
         raise ValidationFailed(_("入力内容に誤りがあります。"), errors)
+
+
+def _recognition_time(data: IncidentFields, incident: Incident | None) -> dict[str, str]:
+    """detected ≤ recognized ≤ now: a reportable situation is known at detection at the earliest."""
+    sent = data.model_fields_set
+    detected = data.detected_at if "detected_at" in sent else (incident.detected_at if incident else None)
+    recognized = data.recognized_at if "recognized_at" in sent else (incident.recognized_at if incident else None)
+    if recognized is None or detected is None:
+        return {}
+    if "recognized_at" in sent and recognized > now_utc() + CLOCK_SKEW:
+        return {"recognized_at": _("未来の日時は指定できません。")}
+    if recognized < detected:
+        return {"recognized_at" if "recognized_at" in sent else "detected_at":
+                _("報告対象と認識した日時は検知日時より前にはできません。")}
+    return {}
 
 
 def _paper_times(data: IncidentFields) -> dict[str, str]:
@@ -73,7 +96,8 @@ def _paper_times(data: IncidentFields) -> dict[str, str]:
 
 
 def _apply_fields(incident: Incident, data: IncidentFields) -> None:
-    for name in ("title", "description", "threat_category", "subcategory", "detected_at", "source"):
+    for name in ("title", "description", "threat_category", "subcategory", "detected_at", "recognized_at", "organ",
+                 "source"):
         if name in data.model_fields_set:
             setattr(incident, name, getattr(data, name) if getattr(data, name) is not None else _blank(name))
     if "network_segments" in data.model_fields_set:
@@ -86,10 +110,21 @@ def _apply_fields(incident: Incident, data: IncidentFields) -> None:
     if "personal_data" in data.model_fields_set:
         pd = data.personal_data
         incident.pd_persons = pd.persons if pd else 0
-        for flag in ("sensitive", "my_number", "financial_damage", "malicious", "ordinance_sensitive"):
+        for flag in ("sensitive", "my_number", "financial_damage", "malicious", "ordinance_sensitive", "encrypted",
+                     "public_exposure"):
             setattr(incident, f"pd_{flag}", bool(pd and getattr(pd, flag)))
+        incident.pd_held_in = sorted({h.value for h in pd.held_in}) if pd else []
         incident.pd_involved = bool(pd and (pd.involved or pd.persons > 0 or pd.sensitive or pd.my_number
                                                  or pd.ordinance_sensitive))
+
+
+def sent_fields(data: IncidentFields) -> set[str]:
+    """The fields a caller sent, for the field-level rules: personal_data's guarded members as
+    `personal_data.<name>`."""
+    sent = set(data.model_fields_set)
+    if data.personal_data is not None:
+        sent |= {f"personal_data.{name}" for name in GUARDED_PERSONAL_DATA if name in data.personal_data.model_fields_set}
+    return sent
 
 
 def normalize_for_search(text: str) -> str:
@@ -151,7 +186,7 @@ def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | N
     org = organization_for_input(user, data.organization)
     profile = get_profile(org.code)
     _check_against_profile(profile, data, data.threat_category)
-    authorize(user, org.id, "incident.create", data.model_fields_set,
+    authorize(user, org.id, "incident.create", sent_fields(data),
               _l("この団体のインシデントを登録する権限がありません。"))
     now = now_utc()
     year = now.astimezone(display_zone()).year
@@ -196,14 +231,14 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
             and data.threat_category != incident.threat_category:
         data.subcategory = None
         data.model_fields_set.add("subcategory")
-    _check_against_profile(profile, data, category)
+    _check_against_profile(profile, data, category, incident)
     if "severity" in data.model_fields_set and data.severity is not None and not data.severity_reason:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {"severity_reason": _("重大度を手動で設定するには理由が必要です。")})
-    authorize(user, incident.organization_id, "incident.update", data.model_fields_set,
+    authorize(user, incident.organization_id, "incident.update", sent_fields(data),
               _l("このインシデントを編集する権限がありません。"))
     if data.version != incident.version:
         raise Conflict(_("他の担当者が先に更新しました。再読み込みしてください。"), {"version": _("現在の版は %(v)s です。", v=incident.version)})
-    tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "source",
+    tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "recognized_at", "organ", "source",
                "network_segments", "impacts", "asset_classes", "severity", "severity_reason")
     before = {name: getattr(incident, name) for name in tracked} | {"personal_data": _personal_data(incident)}
     _apply_fields(incident, data)
@@ -227,7 +262,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
         timeline.record(incident, user, "updated", f"{names} を変更しました{events.describe(deadlines)}",
                         {"changes": {k: {"before": b, "after": a} for k, (b, a) in changes.items()}}
                         | ({"deadlines": deadlines} if deadlines else {}))
-        if {"threat_category", "subcategory"} & changes.keys():
+        if CHECKLIST_FACTS & changes.keys():
             sync_playbook_tasks(incident, user)
         if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
             events.announce(events.severity_raised, incident, actor=user)

@@ -28,10 +28,22 @@ def tasks_of(incident: Incident) -> list[Task]:
     return sorted(tasks, key=lambda t: (order[t.stage], t.position, t.id))
 
 
+def checklist_conditions(incident: Incident) -> frozenset[str]:
+    """The conditions of checklist items (playbook ItemWhen) that hold for the incident: its
+    reporting rules (the body's, or its 機関's), and what the reacting domains answer."""
+    rules = get_profile(incident.organization.code).reporting.rules_for(incident.organ)
+    held = {f"rules:{rules}"}
+    for answer in events.announce(events.checklist_conditions, incident):
+        held |= set(answer)
+    return frozenset(held)
+
+
 def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[dict], list[Task]]:
-    """Adds the playbook items of the incident's category that it lacks; drops open items of a
-    category it no longer has. Completed tasks and tasks added by hand are always kept."""
-    items = incident_playbook(incident).items_for(incident.threat_category, incident.subcategory)
+    """Adds the playbook items of the incident's category, and of the conditions that hold for it,
+    that it lacks; drops open items it no longer calls for. Completed tasks and tasks added by hand
+    are always kept."""
+    playbook = incident_playbook(incident)
+    items = playbook.items_for(incident.threat_category, incident.subcategory, checklist_conditions(incident))
     wanted = {item.code for item in items}
     existing = list(db.session.scalars(select(Task).where(Task.incident_id == incident.id)))
     have = {t.code for t in existing if t.code}
@@ -49,8 +61,11 @@ def sync_playbook_tasks(incident: Incident, actor: User | None) -> tuple[list[di
         db.session.delete(task)
     db.session.flush()
     if existing and (added or dropped):
+        conditional = {item.code for item in playbook.items if item.conditions}
+        changed = {t["code"] for t in added} | {t.code for t in dropped}
+        cause = "報告の要否・報告先の変更により" if changed <= conditional else "区分の変更により"
         timeline.record(incident, actor, "tasks_changed",
-                        f"区分の変更によりタスクを {len(added)} 件追加、未完了の {len(dropped)} 件を除外",
+                        f"{cause}タスクを {len(added)} 件追加、未完了の {len(dropped)} 件を除外",
                         {"added": [t["code"] for t in added], "removed": [t.code for t in dropped]})
     return added, dropped
 

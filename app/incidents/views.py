@@ -14,7 +14,7 @@ from app.core.permissions import Permission
 from app.core.playbooks import playbooks
 from app.core.timeutil import display_zone, now_utc
 from app.deadlines.serializers import time_left
-from app.deadlines.services import deadlines_of, rules_for
+from app.deadlines.services import deadlines_of, excluded_deadlines, incident_rules
 from app.escalation.queries import notifications_of
 from app.escalation.services import escalation_summary
 from app.incidents import conflicts, evidence, services, tasks, timeline
@@ -69,9 +69,14 @@ def _asset_values(profile) -> dict[str, str]:
     return {axis.code: request.form.get(f"asset_{axis.code}", "") for axis in profile.asset_classification.axes}
 
 
+def _form_field(form, name: str):
+    """The form's field for an API field name (`personal_data.encrypted` is `pd_encrypted`)."""
+    return getattr(form, name, None) or getattr(form, f"pd_{name.split('.')[-1]}", None)
+
+
 def _show_errors(form, fields: dict[str, str]) -> None:
     for name, message in fields.items():
-        field = getattr(form, name, None) or getattr(form, f"pd_{name.split('.')[-1]}", None)
+        field = _form_field(form, name)
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + [message]
         else:
@@ -113,7 +118,8 @@ def new():
             _show_errors(form, form_messages(exc))
         except DomainError as exc:
             if exc.status == 403:  # a field the role may not set (the paper times, not shown to it): refused
-                labels = "、".join(str(getattr(form, name).label.text) for name in exc.fields if hasattr(form, name))
+                labels = "、".join(str(_form_field(form, name).label.text) for name in exc.fields
+                                  if _form_field(form, name) is not None)
                 flash(f"{exc.message}（{labels}）" if labels else exc.message, "error")
                 return _new_form(form, org, profile, report), 403
             _show_errors(form, exc.fields or {"form": exc.message})
@@ -123,7 +129,8 @@ def new():
 def _new_form(form, org, profile, report) -> str:
     return render_template("incidents/form.html", form=form, org=org, profile=profile, incident=None, report=report,
                            asset_values=_asset_values(profile),
-                           may_record_late=can(current_user, Permission.INCIDENT_WORK, org.id))
+                           may_record_late=can(current_user, Permission.INCIDENT_WORK, org.id),
+                           may_judge_reporting=can(current_user, Permission.INCIDENT_EDIT, org.id))
 
 
 def _report_to_open(org):
@@ -145,6 +152,7 @@ def show(incident_id: int):
     incident = get_incident(current_user, incident_id)
     profile = get_profile(incident.organization.code)
     org_id = incident.organization_id
+    rules = incident_rules(incident)[0]
     return render_template(
         "incidents/show.html", incident=incident, profile=profile, severity_basis=services.severity_basis(incident),
         can_edit=can(current_user, Permission.INCIDENT_EDIT, org_id),
@@ -154,7 +162,8 @@ def show(incident_id: int):
         tasks=tasks.tasks_of(incident), events=timeline.events_for(incident), evidence=evidence.evidence_of(incident),
         members=tasks.members_of(incident), stage_defs=playbooks().stages, form=ActionForm(),
         escalation=escalation_summary(incident), notifications=notifications_of(incident),
-        deadlines=deadlines_of(incident), notices=rules_for(profile.code)[0].notices, record=record_for(incident),
+        deadlines=deadlines_of(incident), notices=rules.notices, rules=rules, excluded=excluded_deadlines(incident),
+        organ=profile.reporting.organ(incident.organ), record=record_for(incident),
         time_left=time_left, now=now_utc(),
     )
 
@@ -163,6 +172,9 @@ def _edit_form_defaults(form: IncidentEditForm, incident: Incident) -> None:
     for name in ("title", "description", "threat_category", "subcategory", "source", "network_segments", "impacts"):
         getattr(form, name).data = getattr(incident, name)
     form.detected_at.data = incident.detected_at.astimezone(display_zone()).replace(tzinfo=None)
+    form.recognized_at.data = incident.recognized_at.astimezone(display_zone()).replace(tzinfo=None) \
+        if incident.recognized_at else None
+    form.organ.data = incident.organ or ""
     for flag, value in incident.personal_data.items():
         getattr(form, f"pd_{flag}").data = value
     form.pd_ordinance_sensitive.data = incident.pd_ordinance_sensitive

@@ -92,10 +92,36 @@ class Scope(StrictDocument):
     quote: str | None = None
 
 
+class Basis(StrictDocument):
+    """The law the policy is made under (熊本市議会: 地方自治法 第244条の6), as the seed quotes it."""
+
+    law: str = Field(min_length=1)
+    clause: str | None = None
+    quote: str | None = None
+
+
 class Source(StrictDocument):
     title: str
     file: str
     adopted: str | None = None
+    basis: Basis | None = None
+
+
+class Staff(StrictDocument):
+    """Who the policy's 職員等 are: whom it binds, read from the seed's own definition."""
+
+    clause: str | None = None
+    includes: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    quote: str | None = None
+
+
+class PolicyReview(StrictDocument):
+    """When the policy itself is reviewed (見直し), where the seed says so apart from its audits."""
+
+    frequency: str = Field(min_length=1)
+    clause: str | None = None
+    quote: str | None = None
 
 
 class Review(StrictDocument):
@@ -104,16 +130,39 @@ class Review(StrictDocument):
     frequency: str | None = None
     clause: str | None = None
     quote: str | None = None
+    policy_review: PolicyReview | None = None
+
+
+RULES_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+
+
+class Organ(StrictDocument):
+    """A 機関 in the body's scope whose incidents follow other reporting rules than the body's
+    (a city's 議会 or 議会事務局: not one of the 行政機関等 of 個人情報保護法). Chosen on the incident."""
+
+    code: str = Field(pattern=CODE_PATTERN)
+    label: str = Field(min_length=1)  # as the profile's scope names it
+    rules: str = Field(pattern=RULES_PATTERN)
+    note: str | None = None
 
 
 class Reporting(StrictDocument):
     """Which reporting rules apply (playbooks/reporting/<rules>.yaml) and the body's own settings."""
 
-    rules: str = Field(default="national", pattern=r"^[a-z][a-z0-9-]{1,39}$")
+    rules: str = Field(default="national", pattern=RULES_PATTERN)
     preliminary_days: int | None = Field(default=None, ge=1, le=30)
     ordinance_sensitive: bool = False  # the body's ordinance defines 条例要配慮個人情報
+    organs: tuple[Organ, ...] = ()
     clause: str | None = None
     quote: str | None = None
+
+    def organ(self, code: str | None) -> Organ | None:
+        return next((o for o in self.organs if o.code == code), None) if code else None
+
+    def rules_for(self, organ: str | None) -> str:
+        """The rules of the incident's 機関: the organ's where it names one, else the body's."""
+        chosen = self.organ(organ)
+        return chosen.rules if chosen else self.rules
 
 
 class Security(StrictDocument):
@@ -158,7 +207,11 @@ class Profile(StrictDocument):
     note: str | None = None
     source: Source | None = None
     scope: Scope
+    staff: Staff | None = None
     inherit: tuple[Literal[INHERITABLE], ...] = ()  # type: ignore[valid-type]
+    # inherited sections that the seed does not state but the team infers (shown as an inference)
+    inferred: tuple[Literal[INHERITABLE], ...] = ()  # type: ignore[valid-type]
+    inference_note: str | None = None
     emergency_plan: EmergencyPlan | None = None
     threat_categories: tuple[ThreatCategory, ...] = Field(min_length=1)
     network_segments: tuple[NetworkSegment, ...] | None = None
@@ -188,6 +241,16 @@ class Profile(StrictDocument):
                 raise ValueError(f"{section}: missing (give it, or list it in `inherit` with a parent)")
         if self.inherit and not self.parent:
             raise ValueError("inherit: needs a parent")
+        if not set(self.inferred) <= set(self.inherit):
+            raise ValueError("inferred: only inherited sections can be inferred")
+        if self.inferred and not self.inference_note:
+            raise ValueError("inference_note: say what the inference rests on")
+        organs = [o.code for o in self.reporting.organs]
+        if len(organs) != len(set(organs)):
+            raise ValueError("reporting.organs: duplicate code")
+        for organ in self.reporting.organs:
+            if organ.label not in self.scope.bodies:
+                raise ValueError(f"reporting.organs: {organ.label!r} is not one of scope.bodies")
         return self
 
     # Lookups used by validation and pages.

@@ -67,11 +67,14 @@ def contact_sheet(organization: Organization) -> dict:
     playbook = playbook_for(playbooks().checklists, profile)
     stages = []
     for stage in playbooks().stages:
-        items = [i for i in playbook.items if i.stage == stage.code and i.source == "common"][:FIRST_ITEMS]
+        items = [i for i in playbook.items if i.stage == stage.code and i.source == "common"
+                 and i.conditions <= {f"rules:{profile.reporting.rules}"}][:FIRST_ITEMS]
         stages.append({"label": stage.label, "purpose": stage.purpose, "items": [i.title for i in items]})
     rules, options = rules_for(organization.code)
     deadlines = [{"label": r.label, "category": r.category, "after": _japanese(r.due.after),
-                  "malicious": _japanese(r.due.after_when_malicious), "source": r.source} for r in rules.deadlines]
+                  "malicious": _japanese(r.due.after_when_malicious), "source": r.source,
+                  "counts_from": "報告対象と認識した時から" if r.counts_from == "recognized_at" else "検知から"}
+                 for r in rules.deadlines]
     return {"organization": organization, "profile": profile, "contacts": _contacts(organization), "chains": chains,
             "stages": stages, "deadlines": deadlines, "notices": rules.notices, "rules": rules,
             "preliminary_days": options.preliminary_days, "generated_at": now_utc()}

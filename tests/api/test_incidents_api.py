@@ -63,7 +63,10 @@ def test_create_answers_the_full_incident_with_sanitized_html(client, factory):
     assert got["detected_at"] == "2026-11-20T01:00:00Z" and got["created_at"].endswith("Z")
     assert got["acknowledged_at"] is None and got["network_segments"] == [] and got["impacts"] == []
     assert got["personal_data"] == {"involved": False, "persons": 0, "sensitive": False, "my_number": False,
-                                    "financial_damage": False, "malicious": False}
+                                    "financial_damage": False, "malicious": False, "held_in": [], "encrypted": False,
+                                    "public_exposure": False}
+    assert got["recognized_at"] is None and got["organ"] is None and got["reporting_rules"] == "national"
+    assert got["excluded_deadlines"] == []
     assert got["deadlines"] == [] and got["reporter_id"] == user.id and got["description"] == description
     html = got["description_html"]
     assert "<strong>太字</strong>" in html
@@ -97,7 +100,8 @@ def test_list_filters(client, factory):
     a = factory.incident(user, title="100%の端末が感染", detected_at=jst(2026, 11, 1, 0, 30))
     b = factory.incident(user, title="市民課で USB メモリ紛失", threat_category="unintentional",
                          description="住民票の写しを含む", detected_at=jst(2026, 11, 1, 23, 30))
-    c = factory.incident(user, title="1000台の端末", network_segments=["mynumber"], detected_at=jst(2026, 11, 2))
+    c = factory.incident(user, title="1000台の端末", network_segments=["mynumber"], impacts=["outage"],
+                         detected_at=jst(2026, 11, 2))
     s = factory.incident(user, organization="saga", title="佐賀の事案", detected_at=jst(2026, 11, 3))
     ageo = sorted([a.reference, b.reference, c.reference])
 
@@ -370,7 +374,9 @@ def test_japanese_text_round_trips_exactly(client, factory):
 
 
 @pytest.mark.parametrize("org, fields, severity, basis", [
-    ("ageo", {"network_segments": ["mynumber"]}, "critical", "マイナンバー利用事務系に関わる事案"),
+    ("ageo", {"network_segments": ["mynumber"], "impacts": ["outage"]}, "critical", "マイナンバー利用事務系に被害がある事案"),
+    # issue 17, item 7: a printer fault in the マイナンバー利用事務系 with no impact is not critical
+    ("ageo", {"network_segments": ["mynumber"]}, "low", None),
     ("ageo", {"personal_data": {"my_number": True}}, "critical", "特定個人情報（マイナンバー）に関わる事案"),
     ("ageo", {"impacts": ["leak"], "asset_classes": {"confidentiality": "3A"}}, "critical",
      "機密性3の情報の漏えい（又はそのおそれ）"),

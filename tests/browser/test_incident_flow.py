@@ -316,7 +316,8 @@ def _seed_for_screens(factory):
     detected = yesterday_morning()
     rows = [
         dict(title="【至急】住民情報システムへの不正ログイン試行が多数検知された件（夜間バッチ停止の影響調査を含む）",
-             threat_category="intentional", subcategory="unauthorized_access", network_segments=["mynumber"]),
+             threat_category="intentional", subcategory="unauthorized_access", network_segments=["mynumber"],
+             impacts=["outage"]),
         dict(title="標的型メールの添付ファイルを開封した可能性", threat_category="intentional", subcategory="malware",
              network_segments=["internet"], impacts=["leak"], asset_classes={"confidentiality": "2"},
              description=LONG_DESCRIPTION),

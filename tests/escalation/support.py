@@ -27,7 +27,7 @@ _files = itertools.count(1)
 LOW: dict = {}
 MEDIUM = {"personal_data": {"involved": True, "persons": 3}}
 HIGH = {"personal_data": {"involved": True, "sensitive": True, "persons": 3}}
-CRITICAL = {"network_segments": ["mynumber"]}
+CRITICAL = {"network_segments": ["mynumber"], "impacts": ["tampering"]}  # damage there (issue 17)
 
 
 def person(email: str, name: str, roles: list[str], **extra) -> dict:

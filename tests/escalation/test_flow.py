@@ -17,7 +17,8 @@ from app.notifications.models import Notification
 def _critical(client, headers):
     return client.post("/api/v1/incidents", headers=headers, json={
         "organization": "ageo", "title": "マイナンバー利用事務系の不正アクセス", "threat_category": "intentional",
-        "detected_at": "2026-11-20T10:00:00+09:00", "network_segments": ["mynumber"]}).json
+        "detected_at": "2026-11-20T10:00:00+09:00", "network_segments": ["mynumber"],
+        "impacts": ["tampering"]}).json
 
 
 def test_levels_fire_in_order_and_stop_on_ack(app, client, factory, smtp_server, webhook_receiver):

@@ -109,7 +109,7 @@ def test_raising_severity_starts_a_new_cycle_and_cancels_unsent_messages(app, cl
     if raise_by == "override":
         answer = _patch(client, hdrs, incident["id"], severity="critical", severity_reason="住民情報への波及のおそれ")
     else:
-        answer = _patch(client, hdrs, incident["id"], network_segments=["mynumber"])
+        answer = _patch(client, hdrs, incident["id"], network_segments=["mynumber"], impacts=["tampering"])
     assert answer["severity"] == "critical"
     assert answer["escalation"]["state"] == "active" and answer["escalation"]["cycle"] == 2
 

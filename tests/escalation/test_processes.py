@@ -57,7 +57,8 @@ def seed(factory, count: int = INCIDENTS, overdue: dt.timedelta | None = None) -
     csirt = factory.user({"ageo": ["csirt"]})
     factory.user({"ageo": ["chief_officer"]})
     factory.user({"ageo": ["ciso"]})
-    incidents = [factory.incident(csirt, title=f"マイナンバー系の不正アクセス {n}", network_segments=["mynumber"])
+    incidents = [factory.incident(csirt, title=f"マイナンバー系の不正アクセス {n}", network_segments=["mynumber"],
+                                 impacts=["tampering"])
                  for n in range(count)]
     assert {i.severity for i in incidents} == {"critical"}
     if overdue:

@@ -11,8 +11,10 @@ Severity (app/incidents/severity.py, playbooks/severity.yaml): more facts — se
 personal-data flags, persons, asset ranks — never lower the derived severity.
 
 Deadlines (app/deadlines/rules.py `due_deadlines`, playbooks/reporting/): never before detection;
-more persons, flags or segments never withdraw a duty; 不正の目的 never brings a due time forward;
+more persons, flags, segments or systems never withdraw a duty; 不正の目的 never brings a due time forward;
 moving detection moves every due time by as much; the body's 速報 days apply to every *_preliminary.
+Issue 17: the encryption fact only ever removes duties, and every duty it removes has a reason; a
+recognition time moves exactly the statutory reports, by as much as it is after detection.
 
 FUZZ_EXAMPLES raises the examples per property (default 60; `make fuzz`: 500); a fixed seed unless
 FUZZ_SEED=random.
@@ -35,7 +37,16 @@ from hypothesis import strategies as st
 
 from app.config import REPO_ROOT
 from app.core.durations import parse_duration
-from app.deadlines.rules import FLAG_TRIGGERS, BodyOptions, ReportingFacts, RulesError, due_deadlines, load_rule_sets
+from app.deadlines.rules import (
+    FLAG_TRIGGERS,
+    HELD_IN,
+    BodyOptions,
+    ReportingFacts,
+    RulesError,
+    due_deadlines,
+    excluded_by_encryption,
+    load_rule_sets,
+)
 from app.escalation.policy import load_escalation
 from app.incidents.models import Impact
 from app.incidents.playbook import PlaybookError, load_checklists, load_stages
@@ -298,7 +309,8 @@ moments = st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(
 reporting_facts = st.builds(
     ReportingFacts, detected_at=moments, involved=st.booleans(), persons=persons, sensitive=st.booleans(),
     my_number=st.booleans(), financial_damage=st.booleans(), malicious=st.booleans(),
-    ordinance_sensitive=st.booleans(), segments=st.frozensets(st.sampled_from(SEGMENT_CODES)))
+    ordinance_sensitive=st.booleans(), segments=st.frozensets(st.sampled_from(SEGMENT_CODES)),
+    held_in=st.frozensets(st.sampled_from(HELD_IN)), public_exposure=st.booleans(), encrypted=st.booleans())
 options = st.builds(BodyOptions, preliminary_days=st.none() | st.integers(1, 30), ordinance_sensitive=st.booleans())
 rule_set_codes = st.sampled_from(sorted(RULE_SETS))
 
@@ -306,9 +318,11 @@ rule_set_codes = st.sampled_from(sorted(RULE_SETS))
 @st.composite
 def more_reporting_facts(draw, facts: ReportingFacts) -> ReportingFacts:
     flags = {name: getattr(facts, name) or draw(st.booleans())
-             for name in ("involved", "sensitive", "my_number", "financial_damage", "malicious", "ordinance_sensitive")}
+             for name in ("involved", "sensitive", "my_number", "financial_damage", "malicious", "ordinance_sensitive",
+                          "public_exposure")}
     return replace(facts, persons=facts.persons + draw(st.integers(0, 1000)), **flags,
-                   segments=facts.segments | draw(st.frozensets(st.sampled_from(SEGMENT_CODES))))
+                   segments=facts.segments | draw(st.frozensets(st.sampled_from(SEGMENT_CODES))),
+                   held_in=facts.held_in | draw(st.frozensets(st.sampled_from(HELD_IN))))
 
 
 @FUZZ
@@ -342,7 +356,7 @@ def test_more_persons_never_remove_a_ppc_deadline(code, facts, body, extra):
     after = due_deadlines(RULE_SETS[code], replace(facts, persons=facts.persons + extra), body)
     regulatory = {k for k in before if RULE_SETS[code].rule(k).category == "regulatory"}
     assert regulatory <= set(after) and all(after[k] == before[k] for k in regulatory)
-    if facts.persons + extra > 100:  # README: more than 100 persons' data is reported
+    if facts.persons + extra > 100 and not facts.encrypted:  # README: more than 100 persons' data is reported
         report = {"national": "ppc", "assembly": "council"}.get(code)
         assert report is None or {f"{report}_preliminary", f"{report}_final"} <= set(after)
 
@@ -374,8 +388,45 @@ def test_no_personal_data_no_report(code, facts, body):
     none = replace(facts, involved=False, persons=0, sensitive=False, my_number=False, ordinance_sensitive=False)
     due = due_deadlines(RULE_SETS[code], none, body)
     assert all(RULE_SETS[code].rule(kind).category == "internal" for kind in due), sorted(due)
-    if facts.my_number and "mynumber" in facts.segments:  # 番号法: whatever the number of persons
+    if facts.my_number and ("mynumber" in facts.segments or facts.held_in) and not facts.encrypted:
+        # 番号法: whatever the number of persons
         assert {"mynumber_preliminary", "mynumber_final"} <= set(due_deadlines(RULE_SETS[code], facts, body))
-    if any(getattr(facts, flag) for flag in FLAG_TRIGGERS if flag != "ordinance_sensitive") and facts.personal_data:
+    if facts.personal_data and (facts.malicious or not facts.encrypted and any(
+            getattr(facts, flag) for flag in FLAG_TRIGGERS if flag not in ("ordinance_sensitive", "public_exposure"))):
         report = {"national": "ppc", "assembly": "council"}.get(code)
         assert report is None or f"{report}_final" in due_deadlines(RULE_SETS[code], facts, body)
+
+
+@FUZZ
+@given(code=rule_set_codes, facts=reporting_facts, body=options)
+def test_encryption_only_ever_removes_duties_and_always_leaves_a_reason(code, facts, body):
+    """Issue 17, item 2: personal_data.encrypted never adds a duty nor moves one; each duty it takes
+    away is answered with the rule's reason (the page and the API show it)."""
+    rules = RULE_SETS[code]
+    plain, encrypted = replace(facts, encrypted=False), replace(facts, encrypted=True)
+    without, with_it = due_deadlines(rules, plain, body), due_deadlines(rules, encrypted, body)
+    assert set(with_it) <= set(without)
+    assert all(with_it[kind] == without[kind] for kind in with_it)
+    reasons = excluded_by_encryption(rules, encrypted, body)
+    assert set(reasons) == set(without) - set(with_it)
+    assert all(isinstance(reason, str) and reason.strip() for reason in reasons.values())
+    assert all(rules.rule(kind).category == "regulatory" for kind in reasons)  # the internal chain stays
+    assert excluded_by_encryption(rules, plain, body) == {}
+    if facts.malicious and facts.personal_data:  # DOMAIN.md: 不正の目的 is reported even so
+        report = {"national": "ppc", "assembly": "council"}.get(code)
+        assert report is None or f"{report}_final" in with_it
+
+
+@FUZZ
+@given(code=rule_set_codes, facts=reporting_facts, body=options,
+       later=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=90)))
+def test_recognition_moves_exactly_the_statutory_reports(code, facts, body, later):
+    """Issue 17, item 3: the reports count from when the situation was known, the chain from detection."""
+    rules = RULE_SETS[code]
+    detected = due_deadlines(rules, facts, body)
+    recognized = due_deadlines(rules, replace(facts, recognized_at=facts.detected_at + later), body)
+    assert set(recognized) == set(detected)
+    for kind, at in recognized.items():
+        shift = later if rules.rule(kind).category == "regulatory" else dt.timedelta(0)
+        assert at == detected[kind] + shift, kind
+        assert at >= facts.detected_at

@@ -27,7 +27,7 @@ def facts(segments=(), impacts=(), flags=(), persons=0, ranks=None) -> Facts:
 
 # (rule index in severity.yaml, minimal facts, severity, reason)
 RULE_CASES = [
-    (0, facts(segments=["mynumber"]), "critical", "マイナンバー利用事務系に関わる事案"),
+    (0, facts(segments=["mynumber"], impacts=["outage"]), "critical", "マイナンバー利用事務系に被害がある事案"),
     (1, facts(flags=["my_number"]), "critical", "特定個人情報（マイナンバー）に関わる事案"),
     (2, facts(impacts=["leak"], ranks={"confidentiality": 3}), "critical", "機密性3の情報の漏えい（又はそのおそれ）"),
     (3, facts(flags=["sensitive"]), "high", "要配慮個人情報に関わる事案"),
@@ -68,6 +68,7 @@ def test_every_rule_has_a_case(rules):
     facts(flags=["malicious"]),                       # 不正の目的 without personal data
     facts(persons=100),                               # "over 100" means 101 or more
     facts(ranks={"confidentiality": 3, "integrity": 2, "availability": 2}),  # classified but nothing happened
+    facts(segments=["mynumber"]),                     # issue 17, item 7: a printer fault there, no impact
 ])
 def test_default_is_low(rules, given):
     assert derive_severity(rules, given) == ("low", None)
@@ -77,7 +78,15 @@ def test_first_matching_rule_wins(rules):
     everything = facts(segments=["mynumber", "lgwan"], impacts=["leak", "outage"],
                        flags=["involved", "sensitive", "my_number", "financial_damage", "malicious"],
                        persons=5000, ranks={"confidentiality": 3, "integrity": 2, "availability": 2})
-    assert derive_severity(rules, everything) == ("critical", "マイナンバー利用事務系に関わる事案")
+    assert derive_severity(rules, everything) == ("critical", "マイナンバー利用事務系に被害がある事案")
+
+
+@pytest.mark.parametrize("impact", ["leak", "destruction", "tampering", "erasure", "fraud", "outage"])
+def test_any_impact_in_the_mynumber_segment_is_critical(rules, impact):
+    """Issue 17, item 7: the segment alone is not critical; anything hit there is."""
+    assert derive_severity(rules, facts(segments=["mynumber"])) == ("low", None)
+    assert derive_severity(rules, facts(segments=["mynumber"], impacts=[impact])) == (
+        "critical", "マイナンバー利用事務系に被害がある事案")
     assert derive_severity(rules, facts(flags=["involved", "sensitive"], persons=500)) == (
         "high", "要配慮個人情報に関わる事案")
 

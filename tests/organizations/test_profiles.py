@@ -389,3 +389,61 @@ def test_a_body_requires_a_second_factor_for_roles_written_in_its_file(copy_dir)
     edit(copy_dir / "ageo.yaml", lambda data: data.update(security={"mfa_required_roles": ["kacho"]}))
     message = load_error(copy_dir)
     assert message.startswith("ageo.yaml: security.mfa_required_roles.0:"), message
+
+
+# --- issue 17, item 9: the profiles against their seeds ---------------------------------------------
+
+def test_ageo_staff_exclude_assembly_members_and_fire_corps(profiles):
+    """上尾市 第7条: 特別職の職員（議員及び消防団員を除く。）."""
+    staff = profiles["ageo"].staff
+    assert staff.clause == "第7条" and staff.excludes == ("議員", "消防団員")
+    assert "特別職の職員" in staff.includes and "会計年度任用職員" in staff.includes
+
+
+def test_saga_staff_include_those_resident_under_a_contract(profiles):
+    staff = profiles["saga"].staff
+    assert staff.clause == "2(5)" and "委託契約により常駐する者等" in staff.includes and staff.excludes == ()
+
+
+def test_saga_reviews_its_policy_every_year_and_on_a_serious_change(profiles):
+    review = profiles["saga"].review.policy_review
+    assert (review.frequency, review.clause) == ("毎年度及び重大な変化が発生した場合", "8")
+
+
+def test_kumamoto_gikai_rests_on_the_local_autonomy_act_and_infers_the_citys_plan(profiles):
+    profile = profiles["kumamoto-gikai"]
+    assert profile.source.basis.law == "地方自治法（昭和22年法律第67号）第244条の6"
+    assert profile.inferred == ("emergency_plan",) and "推定" in profile.inference_note
+    # 取手市議会's seed says it uses the city's plan: no inference there
+    assert profiles["toride-gikai"].inferred == ()
+
+
+@pytest.mark.parametrize("code", SEED_BODIES)
+def test_the_new_quotes_are_in_the_seed(profiles, code):
+    profile = profiles[code]
+    seed = squash((SEEDS_DIR / SEED_FILES[code]).read_text(encoding="utf-8"))
+    quotes = [q for q in (profile.staff.quote if profile.staff else None,
+                          profile.source.basis.quote if profile.source and profile.source.basis else None,
+                          profile.review.policy_review.quote if profile.review.policy_review else None) if q]
+    for quote in quotes:
+        assert squash(quote) in seed, quote
+
+
+def test_cities_with_an_assembly_in_scope_offer_its_rules(profiles):
+    organs = {code: [(o.code, o.label, o.rules) for o in p.reporting.organs] for code, p in profiles.items()}
+    assert organs["ageo"] == [("gikai", "議会", "assembly")]
+    assert organs["saga"] == [("gikai", "議会事務局", "assembly")]
+    assert organs["mog-gesui"] == [("gikai", "議会事務局", "assembly")]
+    assert organs["kumamoto-gikai"] == organs["toride-gikai"] == []
+    assert profiles["ageo"].reporting.rules_for("gikai") == "assembly"
+    assert profiles["ageo"].reporting.rules_for(None) == profiles["ageo"].reporting.rules_for("x") == "national"
+
+
+def test_an_organ_must_be_in_scope(copy_dir):
+    edit(copy_dir / "ageo.yaml", lambda d: d["reporting"]["organs"][0].update(label="区議会"))
+    assert "ageo.yaml: " in (message := load_error(copy_dir)) and "'区議会' is not one of scope.bodies" in message
+
+
+def test_an_inference_must_be_of_an_inherited_section_and_say_why(copy_dir):
+    edit(copy_dir / "kumamoto-gikai.yaml", lambda d: d.update(inference_note=None))
+    assert "inference_note: say what the inference rests on" in load_error(copy_dir)

@@ -25,7 +25,7 @@ _titles = itertools.count(1)
 LOW: dict = {}
 MEDIUM = {"personal_data": {"involved": True, "persons": 3}}
 HIGH = {"personal_data": {"involved": True, "sensitive": True, "persons": 3}}
-CRITICAL = {"network_segments": ["mynumber"]}
+CRITICAL = {"network_segments": ["mynumber"], "impacts": ["tampering"]}  # damage there (issue 17: the segment alone is not)
 
 
 def jst(*args) -> dt.datetime:

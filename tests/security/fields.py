@@ -30,6 +30,8 @@ FIELD_ACTORS = {"reporter": "reporter", "csirt": "csirt", "security_manager": "o
 API = "/api/v1/incidents"
 CREATE = FACTS | {"detected_at": "2026-11-20T10:00:00+09:00"}
 PAPER = {"reported_at": "2026-11-20T10:20:00+09:00", "acknowledged_at": "2026-11-20T10:30:00+09:00"}
+RECOGNIZED = "2026-11-20T11:00:00+09:00"  # when the leak was known to be reportable (issue 17)
+PD = FACTS["personal_data"]
 
 
 def expand_fields(row: str) -> dict[str, str]:
@@ -62,7 +64,23 @@ REQUESTS = {
     ("incident.create", None): lambda t: ("POST", API, CREATE),
     ("incident.create", "reported_at"): lambda t: ("POST", API, CREATE | {"reported_at": PAPER["reported_at"]}),
     ("incident.create", "acknowledged_at"): lambda t: ("POST", API, CREATE | {"acknowledged_at": PAPER["acknowledged_at"]}),
+    ("incident.create", "recognized_at"): lambda t: ("POST", API, CREATE | {"recognized_at": RECOGNIZED}),
+    ("incident.create", "personal_data.encrypted"): lambda t: ("POST", API, CREATE | {"personal_data": PD | {"encrypted": True}}),
+    ("incident.create", "organ"): lambda t: ("POST", API, CREATE | {"organ": "gikai"}),
+    ("incident.create", "personal_data.held_in"): lambda t: ("POST", API, CREATE | {
+        "personal_data": PD | {"held_in": ["my_number_use"]}}),
+    ("incident.create", "personal_data.public_exposure"): lambda t: ("POST", API, CREATE | {
+        "personal_data": PD | {"public_exposure": True}}),
     ("incident.update", None): lambda t: ("PATCH", f"{API}/{t.incident_id}", {"version": t.version, "title": "件名を訂正"}),
+    ("incident.update", "recognized_at"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
+        "version": t.version, "recognized_at": RECOGNIZED}),
+    ("incident.update", "personal_data.encrypted"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
+        "version": t.version, "personal_data": PD | {"encrypted": True}}),
+    ("incident.update", "organ"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {"version": t.version, "organ": "gikai"}),
+    ("incident.update", "personal_data.held_in"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
+        "version": t.version, "personal_data": PD | {"held_in": ["my_number_use"]}}),
+    ("incident.update", "personal_data.public_exposure"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
+        "version": t.version, "personal_data": PD | {"public_exposure": True}}),
     ("incident.update", "severity"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
         "version": t.version, "severity": "critical", "severity_reason": "住民への影響が大きい"}),
     ("incident.update", "severity_reason"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
@@ -88,6 +106,10 @@ REQUESTS = {
                                                         INCIDENT_FORM | {"reported_at": "2026-11-20T10:20"}),
     ("page:incident.create", "acknowledged_at"): lambda t: ("POST", f"/incidents/new?organization={BODY_A}",
                                                             INCIDENT_FORM | {"acknowledged_at": "2026-11-20T10:30"}),
+    ("page:incident.create", "recognized_at"): lambda t: ("POST", f"/incidents/new?organization={BODY_A}",
+                                                          INCIDENT_FORM | {"recognized_at": "2026-11-20T11:00"}),
+    ("page:incident.create", "personal_data.encrypted"): lambda t: ("POST", f"/incidents/new?organization={BODY_A}",
+                                                                    INCIDENT_FORM | {"pd_encrypted": "y"}),
 }
 
 

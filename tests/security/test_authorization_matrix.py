@@ -136,6 +136,7 @@ EXPECTED: dict[tuple, str] = {
     ("deadlines.mark_met", "POST", "crossed"): CROSSED,
     # a body as a whole
     ("plan.sheet", "GET"): OVERSEE,
+    ("organizations.profile", "GET"): "L A A A A A A A H H",  # a body's profile page: any of its members
     ("reviews.quarter", "GET"): OVERSEE,
     ("reviews.fiscal_year", "GET"): OVERSEE,
     ("api.quarterly_review", "GET"): OVERSEE,
@@ -214,12 +215,26 @@ FIELD_EXPECTED: dict[tuple[str, str | None], str] = {
     ("incident.create", None):              "A A A A F A",
     ("incident.create", "reported_at"):     "F A A A F A",   # recorded after the fact: acknowledging
     ("incident.create", "acknowledged_at"): "F A A A F A",   # stops escalation: only who may acknowledge
+    # the reporting facts (issue 17): recognition moves the statutory clocks and encryption withdraws
+    # duties (CSIRT's judgement); the 機関 and the facts that only add duties come from whoever reports
+    ("incident.create", "recognized_at"):                 "F A F A F A",
+    ("incident.create", "personal_data.encrypted"):       "F A F A F A",
+    ("incident.create", "organ"):                         "A A A A F A",
+    ("incident.create", "personal_data.held_in"):         "A A A A F A",
+    ("incident.create", "personal_data.public_exposure"): "A A A A F A",
     ("page:incident.create", None):              "A A A A F A",
     ("page:incident.create", "reported_at"):     "F A A A F A",
     ("page:incident.create", "acknowledged_at"): "F A A A F A",
+    ("page:incident.create", "recognized_at"):           "F A F A F A",
+    ("page:incident.create", "personal_data.encrypted"): "F A F A F A",
     ("incident.update", None):              "F A F A F A",
     ("incident.update", "severity"):        "F A F A F A",
     ("incident.update", "severity_reason"): "F A F A F A",
+    ("incident.update", "recognized_at"):                 "F A F A F A",
+    ("incident.update", "personal_data.encrypted"):       "F A F A F A",
+    ("incident.update", "organ"):                         "F A F A F A",
+    ("incident.update", "personal_data.held_in"):         "F A F A F A",
+    ("incident.update", "personal_data.public_exposure"): "F A F A F A",
     ("stage.move", None):                   "F A F A F A",   # 409 for open required tasks counts as allowed
     ("stage.move", "override"):             "F F F A F A",   # past open required tasks: executives only
     ("task.create", None):                  "F A A A F A",

@@ -36,7 +36,8 @@ def test_every_real_playbook_file_loads():
     assert [s.code.value for s in stages] == ["triage", "report", "preserve", "contain", "recover", "prevent", "closed"]
     assert [s.label for s in stages] == ["受付・評価", "連絡・報告", "証拠保全", "被害拡大の防止", "復旧", "再発防止", "終結"]
     books = load_checklists(REAL / "checklists")
-    assert set(books) == {p.stem for p in (REAL / "checklists").glob("*.yaml")} == {"default", "toride", "toride-gikai"}
+    assert set(books) == {p.stem for p in (REAL / "checklists").glob("*.yaml")} == {"default", "toride", "toride-gikai",
+                                                                                   "kumamoto-gikai"}
     default = books["default"]
     assert default.name == "全国標準の対応手順"
     codes = [item.code for item in default.items]
@@ -44,10 +45,20 @@ def test_every_real_playbook_file_loads():
     assert [i.code for i in books["toride"].items] == codes  # the city adds nothing yet
     gikai = {i.code: i for i in books["toride-gikai"].items}
     assert set(gikai) == set(codes) | {"gikai-report-chairman", "gikai-report-city"}
-    assert gikai["report-ppc-assess"].title.startswith("議会の個人情報保護条例")
-    assert gikai["report-ppc-assess"].required is True and gikai["report-ppc-assess"].stage == "report"
+    assert gikai["report-council-assess"].title.startswith("取手市議会の個人情報保護条例")
+    assert gikai["report-council-assess"].required is True and gikai["report-council-assess"].stage == "report"
+    assert gikai["report-council-assess"].conditions == {"rules:assembly"}
     assert gikai["gikai-report-chairman"].role == "chief_officer"
-    malware = default.items_for("intentional", "malware")
+    kumamoto = {i.code: i for i in books["kumamoto-gikai"].items}
+    assert set(kumamoto) == set(codes) | {"kumamoto-gikai-report-city"}
+    assert kumamoto["report-council-assess"].title.startswith("熊本市議会の個人情報保護条例")
+    # the conditional items: by the body's reporting rules, and once a report is called for
+    assert {i.code: i.conditions for i in default.items if i.conditions} == {
+        "report-ppc-assess": {"rules:national"}, "report-council-assess": {"rules:assembly"},
+        "report-notify-persons": {"reportable"}}
+    assert len(default.items_for("intentional", "malware")) == 31  # no condition holds: none of them
+    assert len(default.items_for("intentional", "malware", frozenset({"rules:national", "reportable"}))) == 33
+    malware = default.items_for("intentional", "malware", frozenset({"rules:national"}))
     assert len(malware) == 32 and [i.stage for i in malware] == sorted(
         (i.stage for i in malware), key=["triage", "report", "preserve", "contain", "recover", "prevent"].index)
 
@@ -66,9 +77,9 @@ def test_unknown_role(books):
 
 def test_unknown_role_in_an_override(books):
     edit(books / "checklists/toride-gikai.yaml",
-         lambda d: d["override"]["report-ppc-assess"].update(role="chairman"))
+         lambda d: d["override"]["report-council-assess"].update(role="chairman"))
     message = error_of(lambda: load_checklists(books / "checklists"))
-    assert message.startswith("toride-gikai.yaml: override.report-ppc-assess.role: ")
+    assert message.startswith("toride-gikai.yaml: override.report-council-assess.role: ")
 
 
 @pytest.mark.parametrize("key", ["investigate", "closed"])

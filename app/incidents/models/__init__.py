@@ -1,11 +1,13 @@
 """Incident models: the incident, its tasks, timeline and evidence."""
 from app.incidents.models.evidence import Evidence
 from app.incidents.models.incidents import (
+    HELD_IN_LABELS,
     IMPACT_LABELS,
     SEVERITY_LABELS,
     SEVERITY_ORDER,
     SOURCE_LABELS,
     STAGE_LABELS,
+    HeldIn,
     Impact,
     Incident,
     IncidentCount,
@@ -18,6 +20,6 @@ from app.incidents.models.tasks import Task
 from app.incidents.models.timeline import TimelineEvent
 
 __all__ = [
-    "Evidence", "IMPACT_LABELS", "SEVERITY_LABELS", "SEVERITY_ORDER", "SOURCE_LABELS", "STAGE_LABELS",
+    "Evidence", "HELD_IN_LABELS", "HeldIn", "IMPACT_LABELS", "SEVERITY_LABELS", "SEVERITY_ORDER", "SOURCE_LABELS", "STAGE_LABELS",
     "Impact", "Incident", "IncidentCount", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
 ]

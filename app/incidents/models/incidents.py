@@ -5,7 +5,7 @@ import enum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
@@ -65,6 +65,21 @@ IMPACT_LABELS = {
 }
 
 
+class HeldIn(enum.StrEnum):
+    """Which system held the personal data (番号法 規則 第2条第1号 イ・ロ・ハ)."""
+
+    INFORMATION_PROVISION_NETWORK = "information_provision_network"
+    MY_NUMBER_USE = "my_number_use"
+    MY_NUMBER_RELATED = "my_number_related"
+
+
+HELD_IN_LABELS = {
+    HeldIn.INFORMATION_PROVISION_NETWORK: _l("情報提供ネットワークシステム又はこれに接続された電子計算機"),
+    HeldIn.MY_NUMBER_USE: _l("個人番号利用事務の情報システム"),
+    HeldIn.MY_NUMBER_RELATED: _l("個人番号関係事務（給与事務等）の情報システム"),
+}
+
+
 def _in(values) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
@@ -105,6 +120,11 @@ class Incident(Base):
     threat_category: Mapped[str] = mapped_column(String(20))
     subcategory: Mapped[str | None] = mapped_column(String(40))
     detected_at: Mapped[dt.datetime]
+    # when the body knew of a reportable situation (報告対象事態を知った時): the statutes' reports count
+    # from it; None: not recorded, they count from detected_at
+    recognized_at: Mapped[dt.datetime | None]
+    # the 機関 of the body it concerns (profile reporting.organs), which chooses the reporting rules
+    organ: Mapped[str | None] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(10), default=Source.INTERNAL.value)
     network_segments: Mapped[list[str]] = mapped_column(default=list)
     impacts: Mapped[list[str]] = mapped_column(default=list)
@@ -119,6 +139,9 @@ class Incident(Base):
     pd_malicious: Mapped[bool] = mapped_column(Boolean, default=False)
     # 条例要配慮個人情報: personal information the body's own ordinance treats as sensitive
     pd_ordinance_sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pd_held_in: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))  # HeldIn codes
+    pd_encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 高度な暗号化等
+    pd_public_exposure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 不特定多数閲覧
     severity: Mapped[str] = mapped_column(String(10))
     computed_severity: Mapped[str] = mapped_column(String(10))
     severity_reason: Mapped[str | None] = mapped_column(Text)
@@ -151,7 +174,8 @@ class Incident(Base):
         return {
             "involved": self.pd_involved, "persons": self.pd_persons, "sensitive": self.pd_sensitive,
             "my_number": self.pd_my_number, "financial_damage": self.pd_financial_damage,
-            "malicious": self.pd_malicious,
+            "malicious": self.pd_malicious, "held_in": list(self.pd_held_in or ()), "encrypted": self.pd_encrypted,
+            "public_exposure": self.pd_public_exposure,
         }
 
 
