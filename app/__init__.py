@@ -79,13 +79,16 @@ def load_playbooks(path: Path) -> Playbooks:
     from app.incidents.playbook import check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.profiles import load_profiles
+    from app.risks.rules import check_risk_bodies, load_risk_rules
 
     loaded = Playbooks(
         profiles=load_profiles(path / "organizations"), stages=load_stages(path / "stages.yaml"),
         checklists=load_checklists(path / "checklists"), severity_rules=load_severity_rules(path / "severity.yaml"),
-        escalation=load_escalation(path / "escalation.yaml"), reporting_rules=load_rule_sets(path / "reporting"))
+        escalation=load_escalation(path / "escalation.yaml"), reporting_rules=load_rule_sets(path / "reporting"),
+        risk=load_risk_rules(path / "risk.yaml"))
     check_subcategories(loaded.checklists, loaded.profiles)
     check_profiles(loaded.reporting_rules, loaded.profiles)
+    check_risk_bodies(loaded.risk, loaded.profiles)
     return loaded
 
 
@@ -130,6 +133,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.plan.views import register_cli as register_plan_cli
     from app.records.views import bp as records_bp
     from app.reviews.views import bp as reviews_bp
+    from app.risks.views import bp as risks_bp
     from app.web import register_web
 
     connect_subscribers()
@@ -142,6 +146,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(risks_bp)
     app.register_blueprint(plan_bp)
     app.register_blueprint(triage_bp)
     app.register_blueprint(public_report_bp)

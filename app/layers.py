@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app.auth",),
     ("app.incidents",),
     ("app.deadlines", "app.escalation", "app.records", "app.intake"),
+    ("app.risks",),  # the risk register: assessments and their inputs (near misses are reports of intake)
     ("app.reviews",),  # the quarter's figures, read from every domain above the incidents
     ("app.models",),  # every model, for the migrations and the backup
     ("app.plan", "app.ops", "app.backup"),

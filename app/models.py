@@ -8,3 +8,4 @@ from app.incidents.models import Evidence, Incident, ReferenceCounter, Task, Tim
 from app.intake.models import Report, ReportAddition  # noqa: F401
 from app.organizations.models import Organization  # noqa: F401
 from app.records.models import PostIncidentRecord, Recommendation  # noqa: F401
+from app.risks.models import CircumstanceChange, Finding, NearMiss, RiskAssessment  # noqa: F401

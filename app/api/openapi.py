@@ -5,6 +5,7 @@ from flask import jsonify
 from pydantic import TypeAdapter
 
 from app.api import bp
+from app.api.risk_docs import risk_paths, risk_schemas
 from app.deadlines.schemas import DeadlineMet, NoticeCreate
 from app.incidents.schemas import IncidentCreate, IncidentQuery, IncidentUpdate
 from app.incidents.workflow_schemas import NoteCreate, StageMove, TaskCreate, TaskUpdate
@@ -137,6 +138,10 @@ def _review_paths() -> dict:
     year = {"name": "fiscal_year", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1990,
                                                                                "maximum": 2100}}
     fmt = {"name": "format", "in": "query", "required": False, "schema": {"enum": ["json", "md", "csv", "xlsx"]}}
+    part = {"name": "part", "in": "query", "required": False, "schema": {"enum": ["incidents", "summary"]},
+            "description": "csv only: `incidents` (default) the incident rows; `summary` every table of the review "
+                           "(figures, risk register, disagreements, findings, near misses, changes, recommendations), "
+                           "one CSV row per table row, the table's title first"}
     paging = [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
               {"name": "per_page", "in": "query", "required": False,
                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
@@ -150,7 +155,9 @@ def _review_paths() -> dict:
               "contain, recover, close: {n, median_s, p90_s}} in seconds from detection, escalation_levels "
               "{level: incidents}, deadlines {total, by_kind: {due, on_time, late, open, overdue}}, risk_matrix "
               "{window, categories [{code, incidents, per_year, likelihood, loss, score}], cells {\"L-S\": [codes]}, "
-              "method}), recommendations (outstanding 提案/採用 grouped by organization and clause)."}
+              "method}), recommendations (outstanding 提案/採用 grouped by organization and clause), register (the "
+              "risk register as it stood at the period's end with the period's inputs, the change since the previous "
+              "period, disagreements and recommendations: see the Register schema)."}
     download = {"type": "string", "format": "binary"}
     answers = {"200": {"description": "JSON, or a download: md (text/markdown), csv (UTF-8 with BOM, the incident "
                                       "rows), xlsx (a sheet per section and the incident rows)",
@@ -164,11 +171,11 @@ def _review_paths() -> dict:
                            "403 for a body where the caller's role may not read all incidents; a quarter other than "
                            "1–4 is 404.",
             "parameters": [org, year, {"name": "quarter", "in": "path", "required": True,
-                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt, *paging],
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt, part, *paging],
             "responses": answers}},
         "/api/v1/reviews/{org}/{fiscal_year}": {"get": {
             "description": "Extension: the whole fiscal year (April–March), with the previous fiscal year beside it.",
-            "parameters": [org, year, fmt, *paging], "responses": answers}},
+            "parameters": [org, year, fmt, part, *paging], "responses": answers}},
     }
 
 
@@ -190,7 +197,7 @@ def _body(name: str) -> dict:
 
 
 def build_document() -> dict:
-    schemas: dict = {"Error": ERROR, "Incident": INCIDENT, "Deadline": DEADLINE}
+    schemas: dict = {"Error": ERROR, "Incident": INCIDENT, "Deadline": DEADLINE} | risk_schemas()
     for name, model in (("IncidentCreate", IncidentCreate), ("IncidentUpdate", IncidentUpdate), ("StageMove", StageMove),
                         ("TaskCreate", TaskCreate), ("TaskUpdate", TaskUpdate), ("NoteCreate", NoteCreate),
                         ("RecordInput", RecordInput), ("RecommendationStatus", RecommendationStatus),
@@ -301,7 +308,7 @@ def build_document() -> dict:
                                          "may send; null for a field the incident cannot be without is 422.",
                           "responses": _ok(200, incident_ref) | _errors(400, 401, 403, 404, 409, 413, 415, 422)},
             },
-        } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths() | _report_paths(),
+        } | workflow_paths | _regulatory_paths(incident_id, collection) | _review_paths() | _report_paths() | risk_paths(),
     }
     return _every_body_may_be_too_large(document)
 
