@@ -70,8 +70,7 @@ def risk_paths() -> dict:
                      "requestBody": _body("RiskFindingInput"),
                      "responses": _answers(201, "RegisterFinding", *WRITE_ERRORS)}},
         base + "/findings/{finding_id}/resolve": {"parameters": [ORG, finding_id], "post": {
-            "description": "Extension: the finding was dealt with (`resolved_on`, default today); 409 when it "
-                           "already was.",
+            "description": "Extension: the finding was dealt with on `resolved_on`; 409 when it already was.",
             "requestBody": _body("RiskFindingResolution"),
             "responses": _answers(200, "RegisterFinding", *WRITE_ERRORS)}},
         base + "/circumstances": {"parameters": [ORG],

@@ -58,7 +58,7 @@ class RiskFindingInput(StrictInput):
 
 
 class RiskFindingResolution(StrictInput):
-    resolved_on: Day | None = Field(default=None, description="default: today (Asia/Tokyo)")
+    resolved_on: Day = Field(description="the day the finding was dealt with (not in the future)")
 
 
 class RiskCircumstanceInput(StrictInput):

@@ -143,7 +143,7 @@ def get_finding(organization: Organization, finding_id: int) -> Finding:
 def resolve_finding(user: User, code: str, finding_id: int, data: RiskFindingResolution) -> Finding:
     organization = member_organization(user, code)
     finding = get_finding(organization, finding_id)
-    resolved_on = data.resolved_on or today()
+    resolved_on = data.resolved_on
     if resolved_on > today():
         _refuse({"resolved_on": _("未来の日付は指定できません。")})
     if resolved_on < finding.found_on:

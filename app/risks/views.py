@@ -54,7 +54,7 @@ def _page(org: str, failed: str | None = None, submitted: dict | None = None, er
         findings=[serializers.finding(f, org, profile, rules, day) for f in findings], findings_total=findings_total,
         changes=[serializers.circumstance(c, org, rules) for c in changes], changes_total=changes_total,
         near_misses=[serializers.near_miss(n, org) for n in near_misses], near_total=near_total,
-        dismissed=services.dismissed_reports(organization),
+        dismissed=services.dismissed_reports(organization), today=day.isoformat(),
         categories=profile.threat_categories, asset_classes=rows.asset_class_choices(profile),
         category_names={c.code: category_label(c) for c in profile.threat_categories},
         when=lambda value: format_display(parse_iso(value)),

@@ -75,7 +75,9 @@ def test_findings_are_entered_resolved_and_shown_beside_their_category(client, c
     assert "第8条(5) 人的セキュリティの対策" in body["recommendations"][0]["text"]
     resolved = client.post(f"{RISKS}/ageo/findings/{finding['id']}/resolve", headers=headers, json={"resolved_on": "2026-10-02"})
     assert resolved.status_code == 200 and resolved.json["resolved_on"] == "2026-10-02" and not resolved.json["overdue"]
-    assert client.post(f"{RISKS}/ageo/findings/{finding['id']}/resolve", headers=headers, json={}).status_code == 409
+    assert client.post(f"{RISKS}/ageo/findings/{finding['id']}/resolve", headers=headers,
+                       json={"resolved_on": "2026-10-03"}).status_code == 409
+    assert client.post(f"{RISKS}/ageo/findings/{finding['id']}/resolve", headers=headers, json={}).status_code == 422
     assert register(client, headers)["rows"][0]["id"] == row["id"]
     assert register(client, headers)["rows"][0]["inputs"]["open_findings"] == 0
     listed = client.get(f"{RISKS}/ageo/findings", headers=headers, query_string={"per_page": 1}).json
