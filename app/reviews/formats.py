@@ -130,7 +130,7 @@ def sections(review: Review) -> list[tuple[str, list[str], list[list]]]:
     recs = [[g["label"] + (f"（{g['organization']}）" if review.organization == "all" else ""), STATUS_LABELS[i["status"]],
              i["text"], i["reference"]] for g in review.recommendations for i in g["items"]]
     out.append(("見直しへの提言（未了の提案・採用）", ["条項", "状態", "提言", "インシデント"], recs))
-    return out + register_sections(review.register, review.organization == "all", previous)
+    return out + register_sections(review.register, review.categories, SEGMENT_LABELS, review.organization == "all", previous)
 
 
 def markdown(review: Review) -> str:

@@ -24,10 +24,20 @@ def _severity(code: str | None) -> str:
     return str(SEVERITY_LABELS[Severity(code)]) if code else "—"
 
 
-def register_sections(register: Register, several: bool, previous_label: str) -> list[tuple[str, list[str], list[list]]]:
-    """`several`: the review covers several bodies, so each row names its body."""
+def register_sections(register: Register, categories: list[dict], segments: dict[str, str], several: bool,
+                      previous_label: str) -> list[tuple[str, list[str], list[list]]]:
+    """`categories`: the review's (code, label, subcategories); `several`: the review covers several
+    bodies, so each row names its body."""
     def named(label: str, code: str) -> str:
         return f"{label}（{code}）" if several else label
+
+    category = {c["code"]: c for c in categories}
+
+    def threat(code: str | None, sub: str | None = None) -> str:
+        if not code:
+            return ""
+        found = category.get(code, {"label": code, "subcategories": {}})
+        return found["label"] + (f" / {found['subcategories'].get(sub, sub)}" if sub else "")
 
     rows = []
     for row in register.rows:
@@ -42,11 +52,13 @@ def register_sections(register: Register, several: bool, previous_label: str) ->
                 _when(old.superseded_at), old.reason] for row in register.rows for old in row.history]
     disagreements = [[KIND_LABELS[d.kind], named(d.label, d.organization), "—" if d.assessed is None else d.assessed,
                       d.observed, d.threshold if d.threshold is not None else "—", d.message] for d in register.disagreements]
-    near_misses = [[n.receipt, named(n.title, n.organization), n.threat_category, n.subcategory or "", n.segment or "",
-                    _when(n.occurred_at), n.note] for n in register.near_misses]
-    findings = [[SOURCE_LABELS[f.source], named(f.clause_label, f.organization), f.rating_label, f.text, f.found_on,
-                 f.due_on, f.resolved_on or "", "超過" if f.overdue else ""] for f in register.findings]
-    changes = [[c.noted_on, c.kind_label, named(c.text, c.organization), c.threat_category or ""]
+    near_misses = [[n.receipt, named(n.title, n.organization), threat(n.threat_category, n.subcategory),
+                    segments.get(n.segment, n.segment) if n.segment else "", _when(n.occurred_at), n.note]
+                   for n in register.near_misses]
+    findings = [[SOURCE_LABELS[f.source], named(f.clause_label, f.organization), f.rating_label, f.text,
+                 threat(f.threat_category), f.found_on, f.due_on, f.resolved_on or "", "超過" if f.overdue else ""]
+                for f in register.findings]
+    changes = [[c.noted_on, c.kind_label, named(c.text, c.organization), threat(c.threat_category)]
                for c in register.circumstances]
     recommendations = [[RECOMMENDATION_KINDS[r.kind], named(r.text, r.organization), r.basis] for r in register.recommendations]
     return [
@@ -54,8 +66,8 @@ def register_sections(register: Register, several: bool, previous_label: str) ->
                           f"前回（{previous_label}末）", "変化", "版", "インシデント", "最も重い重大度", "ヒヤリハット",
                           "未完了の指摘", "状況の変化", "不一致", "評価者", "評価日時", "理由"], rows),
         (DISAGREEMENT_TITLE, ["種別", "対象", "評価", "実績", "目安", "内容"], disagreements),
-        ("ヒヤリハット", ["受付番号", "件名", "脅威区分", "小区分", "ネットワーク", "日時", "メモ"], near_misses),
-        ("監査・自己点検の指摘", ["区分", "条項", "評価", "内容", "指摘日", "対応期限", "対応日", "期限"], findings),
+        ("ヒヤリハット", ["受付番号", "件名", "脅威", "ネットワーク", "日時", "メモ"], near_misses),
+        ("監査・自己点検の指摘", ["区分", "条項", "評価", "内容", "脅威区分", "指摘日", "対応期限", "対応日", "期限"], findings),
         ("状況の変化", ["日付", "種別", "内容", "脅威区分"], changes),
         ("リスク登録簿の評価の履歴", ["対象", "版", "発生の可能性", "発生時の損失", "リスク値", "評価者", "評価日時",
                                            "次の評価の日時", "理由"], history),

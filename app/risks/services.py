@@ -24,8 +24,14 @@ from app.organizations.profiles import Profile
 from app.organizations.services import get_profile, organization_by_code
 from app.risks.models import CircumstanceChange, Finding, NearMiss, RiskAssessment
 from app.risks.rows import category_errors, row_errors, segment_choices
-from app.risks.schemas import (RiskAssessmentInput, RiskCircumstanceInput, RiskFindingInput, RiskFindingResolution,
-                                RiskNearMissInput)
+from app.risks.schemas import (
+    RiskAssessmentInput,
+    RiskCircumstanceInput,
+    RiskFindingInput,
+    RiskFindingResolution,
+    RiskNearMissInput,
+)
+
 
 def member_organization(user: User, code: str) -> Organization:
     """The user's body of that code: 404 for any other (whether it exists or not)."""
@@ -236,10 +242,3 @@ def dismissed_reports(organization: Organization, limit: int = 20) -> list[Repor
         select(Report).where(Report.organization_id == organization.id, Report.state == ReportState.DISMISSED.value, ~kept)
         .order_by(Report.decided_at.desc(), Report.id.desc()).limit(limit)))
 
-
-def history(organization: Organization) -> list[RiskAssessment]:
-    """Every assessment of the body, row by row, newest version first."""
-    return list(db.session.scalars(
-        select(RiskAssessment).where(RiskAssessment.organization_id == organization.id)
-        .order_by(RiskAssessment.threat_category, RiskAssessment.subcategory, RiskAssessment.asset_class,
-                  RiskAssessment.segment, RiskAssessment.version.desc())))

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from app.core.db import attempt
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.formerrors import form_messages
+from app.core.i18n import category_label
 from app.core.permissions import Permission
 from app.core.playbooks import playbooks
-from app.core.i18n import category_label
 from app.core.timeutil import format_display, now_utc, parse_iso
 from app.incidents.access import can
 from app.organizations.services import get_profile, organizations_by_ids
