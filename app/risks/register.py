@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,6 +105,12 @@ class _Builder:
             select(RiskAssessment).where(RiskAssessment.organization_id.in_(ids), RiskAssessment.assessed_at < window.ends)
             .order_by(RiskAssessment.version.desc())))
         self.groups = incident_groups(ids, window)
+        self.groups_of: dict[tuple[int, str], list[IncidentGroup]] = defaultdict(list)  # by body and category
+        for group in self.groups:
+            self.groups_of[(group.organization_id, group.category)].append(group)
+        self.versions: dict[tuple, list[RiskAssessment]] = defaultdict(list)  # by body and row, newest first
+        for item in self.assessments:
+            self.versions[(item.organization_id, item.key)].append(item)
         self.near_misses = list(db.session.scalars(
             select(NearMiss).where(NearMiss.organization_id.in_(ids), NearMiss.occurred_at >= window.starts,
                                    NearMiss.occurred_at < window.ends).order_by(NearMiss.occurred_at, NearMiss.id)))
@@ -117,6 +124,12 @@ class _Builder:
                                              and_(CircumstanceChange.noted_on >= window.first_day,
                                                   CircumstanceChange.noted_on <= window.last_day))
             .order_by(CircumstanceChange.noted_on, CircumstanceChange.id)))
+        self.near_of: dict[tuple[int, str], list[tuple]] = defaultdict(list)  # (subcategory, segment) by body, category
+        for n in self.near_misses:
+            self.near_of[(n.organization_id, n.threat_category)].append((n.subcategory, n.segment))
+        self.open_findings_of = Counter((f.organization_id, f.threat_category) for f in self.findings
+                                        if f.resolved_on is None or f.resolved_on > window.last_day)
+        self.changes_of = Counter((c.organization_id, c.threat_category) for c in self.changes)
 
     def scale(self, org_id: int):
         return self.rules.scale_for(self.codes[org_id])
@@ -124,28 +137,25 @@ class _Builder:
     def _incidents(self, item: RiskAssessment) -> tuple[int, int]:
         """(incidents, worst severity rank) of the row in the period."""
         count = worst = 0
-        for group in self.groups:
-            if group.organization_id != item.organization_id or not covers(item.key, group.category, group.subcategory,
-                                                                           group.classes):
+        key, segment = item.key, item.segment
+        for group in self.groups_of.get((item.organization_id, item.threat_category), ()):
+            if not covers(key, group.category, group.subcategory, group.classes):
                 continue
-            n, top = (group.count, group.worst) if not item.segment else group.segments.get(item.segment, (0, 0))
+            n, top = (group.count, group.worst) if not segment else group.segments.get(segment, (0, 0))
             count, worst = count + n, max(worst, top if n else 0)
         return count, worst
 
     def _inputs(self, item: RiskAssessment) -> schemas.RegisterRowInputs:
         count, worst = self._incidents(item)
+        here = (item.organization_id, item.threat_category)
         # a near miss touched no asset: it counts for every class, and, without a segment, for every segment
-        near = sum(1 for n in self.near_misses if n.organization_id == item.organization_id
-                   and covers(item.key[:2] + ("", ""), n.threat_category, n.subcategory, {})
-                   and (not item.segment or not n.segment or n.segment == item.segment))
-        open_findings = sum(1 for f in self.findings if f.organization_id == item.organization_id
-                            and f.threat_category == item.threat_category
-                            and (f.resolved_on is None or f.resolved_on > self.window.last_day))
-        changes = sum(1 for c in self.changes if c.organization_id == item.organization_id
-                      and c.threat_category == item.threat_category)
+        near = sum(1 for subcategory, segment in self.near_of.get(here, ())
+                   if (not item.subcategory or subcategory == item.subcategory)
+                   and (not item.segment or not segment or segment == item.segment))
         worst_code = next((code for code, rank in RANK.items() if rank == worst), None)
         return schemas.RegisterRowInputs(incidents=count, worst_severity=worst_code, near_misses=near,
-                                 open_findings=open_findings, changes=changes)
+                                         open_findings=self.open_findings_of.get(here, 0),
+                                         changes=self.changes_of.get(here, 0))
 
     def _disagreements(self, item: RiskAssessment, label: str, inputs: schemas.RegisterRowInputs) -> list[schemas.RegisterDisagreement]:
         found = []
@@ -204,8 +214,8 @@ class _Builder:
             found = self._disagreements(item, answer.label, inputs)
             disagreements += found
             previous = before.get((item.organization_id, item.key))
-            history = [serializers.assessment(a, code, profile, scale) for a in self.assessments
-                       if a.organization_id == item.organization_id and a.key == item.key and a.id != item.id]
+            history = [serializers.assessment(a, code, profile, scale) for a in self.versions[(item.organization_id, item.key)]
+                       if a.id != item.id]
             rows.append(schemas.RegisterRow(
                 **answer.model_dump(), inputs=inputs, change=_change(item, previous), history=history,
                 disagreements=[d.kind for d in found],

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from tests.reviews.support import review, review_json
-from tests.risks.support import quarter_with_disagreements
+from tests.risks.support import assess, quarter_with_disagreements
 
 
 @pytest.fixture
@@ -108,3 +108,15 @@ def test_the_review_json_keeps_its_figures_beside_the_register(client, world):
                                     "deadlines", "risk_matrix"}
     assert body["by_threat_category"] == {"intentional": 4, "unintentional": 1, "disaster": 1}
     assert dt.date.fromisoformat(body["register"]["period"]["to"]) == dt.date(2026, 12, 31)
+
+
+def test_a_review_of_every_body_names_each_rows_body(client, factory):
+    joint = factory.headers(factory.user({"ageo": ["csirt"], "saga": ["csirt"]}))
+    assess(client, joint, "ageo")
+    assess(client, joint, "saga", asset_class="importance:II")
+    register = review_json(client, joint, "all", 2026, 3)["register"]
+    assert register["organizations"] == ["ageo", "saga"] and set(register["scales"]) == {"ageo", "saga"}
+    assert [(r["organization"], r["asset_class"]) for r in register["rows"]] == [
+        ("ageo", "confidentiality:2"), ("saga", "importance:II")]
+    text = review(client, joint, "all", 2026, 3, format="md").get_data(as_text=True)
+    assert "意図的な要因 / ウイルス攻撃・重要性分類II・LGWAN接続系（saga）" in text

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.risks.models import Finding, NearMiss
+from tests.factories import PASSWORD, csrf_token
 from tests.risks.support import JST, RISKS, assess, dismissed_report, register, waiting_report
 
 FINDING = {"source": "audit", "clause": "8-5", "rating": "minor", "text": "標的型メール訓練が年1回に留まる",
@@ -134,3 +135,11 @@ def test_an_officer_reads_the_inputs_but_enters_none(client, factory):
     assert client.post(f"{RISKS}/ageo/circumstances", headers=headers,
                        json={"noted_on": "2026-11-01", "kind": "law", "text": "個人情報保護法の改正"}).status_code == 403
     assert client.get(f"{RISKS}/ageo/findings", headers=headers, query_string={"per_page": 500}).status_code == 422
+
+
+def test_the_report_page_offers_to_keep_a_dismissed_report(client, csirt):
+    user, _headers = csirt
+    report = dismissed_report(user)
+    form = client.get("/login")
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(form.text)})
+    assert 'href="/risks/ageo#near-misses">ヒヤリハットとしてリスク登録簿に記録する</a>' in client.get(f"/triage/reports/{report.id}").text

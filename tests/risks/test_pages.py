@@ -159,3 +159,13 @@ def test_another_bodys_register_is_not_found(client, factory):
     assert client.get(PAGE).status_code == 404
     assert client.post(f"{PAGE}/assessments", data=NEW_ROW | {"csrf_token": token}).status_code == 404
     assert client.get("/risks/saga").status_code == 200
+
+
+def test_the_page_in_english(client, csirt):
+    _user, token = csirt
+    client.post("/lang/en", data={"csrf_token": token, "next": PAGE})
+    html = client.get(PAGE).text
+    assert "<h1>Risk register 上尾市</h1>" in html
+    assert "Assess a new row" in html and "Findings of audit and self-inspection" in html
+    response = client.post(f"{PAGE}/assessments", data=NEW_ROW | {"reason": "", "csrf_token": token})
+    assert response.status_code == 422 and "This field is required." in response.text
