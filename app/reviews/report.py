@@ -1,6 +1,6 @@
 """The quarterly (or fiscal-year) review of one body or of every body the user can see: the figures
 of the period with the previous period beside them, the risk matrix, the recommendations for the
-policy review, and the incidents."""
+policy review, the risk register as it stood at the period's end (app/risks), and the incidents."""
 from __future__ import annotations
 
 import datetime as dt
