@@ -157,7 +157,8 @@ class _Builder:
                                          open_findings=self.open_findings_of.get(here, 0),
                                          changes=self.changes_of.get(here, 0))
 
-    def _disagreements(self, item: RiskAssessment, label: str, inputs: schemas.RegisterRowInputs) -> list[schemas.RegisterDisagreement]:
+    def _disagreements(self, item: RiskAssessment, label: str,
+                       inputs: schemas.RegisterRowInputs) -> list[schemas.RegisterDisagreement]:
         found = []
         scale, code = self.scale(item.organization_id), self.codes[item.organization_id]
         limits = getattr(self.rules.disagreement.incidents_at_least, self.window.kind)
@@ -184,9 +185,9 @@ class _Builder:
         if least is None:
             return []
         assessed = {(a.organization_id, a.threat_category) for a in current}
-        totals: dict[tuple[int, str], int] = {}
+        totals: Counter = Counter()
         for group in self.groups:
-            totals[(group.organization_id, group.category)] = totals.get((group.organization_id, group.category), 0) + group.count
+            totals[(group.organization_id, group.category)] += group.count
         found = []
         for (org_id, category), n in sorted(totals.items(), key=lambda item: (self.codes[item[0][0]], item[0][1])):
             if n >= least and (org_id, category) not in assessed:
@@ -208,7 +209,8 @@ class _Builder:
         before = {(a.organization_id, a.key): a for a in self.assessments if _alive(a, window.previous_ends)}
         rows, disagreements = [], []
         for item in current:
-            profile, code, scale = self.profiles[item.organization_id], self.codes[item.organization_id], self.scale(item.organization_id)
+            org_id = item.organization_id
+            profile, code, scale = self.profiles[org_id], self.codes[org_id], self.scale(org_id)
             answer = serializers.assessment(item, code, profile, scale)
             inputs = self._inputs(item)
             found = self._disagreements(item, answer.label, inputs)

@@ -169,3 +169,15 @@ def test_the_page_in_english(client, csirt):
     assert "Assess a new row" in html and "Findings of audit and self-inspection" in html
     response = client.post(f"{PAGE}/assessments", data=NEW_ROW | {"reason": "", "csrf_token": token})
     assert response.status_code == 422 and "This field is required." in response.text
+
+
+def test_what_people_typed_is_shown_as_text(client, csirt):
+    user, token = csirt
+    script = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    client.post(f"{PAGE}/assessments", data=NEW_ROW | {"reason": script, "csrf_token": token})
+    client.post(f"{PAGE}/circumstances", data={"noted_on": "2026-10-01", "kind": "law", "text": script, "csrf_token": token})
+    dismissed_report(user, title=script)
+    for path in (PAGE, "/reviews/ageo/2026", "/reviews/ageo/2026?print=1"):
+        html = client.get(path).text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+        assert "<script>alert" not in html and "<img src=x" not in html, path
