@@ -82,6 +82,7 @@ def load_playbooks(path: Path) -> Playbooks:
     from app.incidents.playbook import check_rules_conditions, check_subcategories, load_checklists, load_stages
     from app.incidents.severity import load_severity_rules
     from app.organizations.profiles import load_profiles
+    from app.risks.rules import check_risk_bodies, load_risk_rules
 
     found: list[str] = []
 
@@ -96,13 +97,16 @@ def load_playbooks(path: Path) -> Playbooks:
              "checklists": attempt(load_checklists, path / "checklists"),
              "severity_rules": attempt(load_severity_rules, path / "severity.yaml"),
              "escalation": attempt(load_escalation, path / "escalation.yaml"),
-             "reporting_rules": attempt(load_rule_sets, path / "reporting")}
+             "reporting_rules": attempt(load_rule_sets, path / "reporting"),
+             "risk": attempt(load_risk_rules, path / "risk.yaml")}
     if parts["profiles"] is not None and parts["checklists"] is not None:
         attempt(check_subcategories, parts["checklists"], parts["profiles"])
     if parts["profiles"] is not None and parts["reporting_rules"] is not None:
         attempt(check_profiles, parts["reporting_rules"], parts["profiles"])
     if parts["checklists"] is not None and parts["reporting_rules"] is not None:
         attempt(check_rules_conditions, parts["checklists"], parts["reporting_rules"])
+    if parts["risk"] is not None and parts["profiles"] is not None:
+        attempt(check_risk_bodies, parts["risk"], parts["profiles"])
     if found:
         raise YamlFileError("\n".join(found))
     return Playbooks(**parts)
@@ -151,6 +155,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.plan.views import register_cli as register_plan_cli
     from app.records.views import bp as records_bp
     from app.reviews.views import bp as reviews_bp
+    from app.risks.views import bp as risks_bp
     from app.web import register_web
 
     connect_subscribers()
@@ -163,6 +168,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(risks_bp)
     app.register_blueprint(plan_bp)
     app.register_blueprint(triage_bp)
     app.register_blueprint(notifications_bp)

@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app.incidents",),
     ("app.notifications",),  # reaching people: who is on call, the outbox and its delivery
     ("app.deadlines", "app.escalation", "app.records", "app.intake"),
+    ("app.risks",),  # the risk register: assessments and their inputs (near misses are reports of intake)
     # what reads or drives several domains of the row above: the quarter's figures, the roster
     # file (people, chains, rotas), what needs attention now, and the tick that runs each job
     ("app.reviews", "app.roster", "app.attention", "app.jobs"),

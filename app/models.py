@@ -10,3 +10,4 @@ from app.jobs.models import TickJob  # noqa: F401
 from app.notifications.models import Notification, NotificationChoice, OnCallOverride, OnCallRotation  # noqa: F401
 from app.organizations.models import Organization  # noqa: F401
 from app.records.models import PostIncidentRecord, Recommendation  # noqa: F401
+from app.risks.models import CircumstanceChange, Finding, NearMiss, RiskAssessment  # noqa: F401

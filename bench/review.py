@@ -8,12 +8,16 @@ token) with N incidents whose detection is spread uniformly over fiscal years 20
 (acknowledged / contained / recovered / closed) consistent with the stage, some 非該当, personal
 data, segments and impacts as bench/seed.py makes them; plus regulatory deadlines (a few % of the
 incidents), post-incident records with recommendations (about 0.5 %) and escalation messages of
-levels 1–3 (a few %). All with SQLAlchemy core inserts in batches, explicit ids.
+levels 1–3 (a few %); and each body's risk register (bench/review.py register_rows: every threat
+category × segment × a few asset classes, three versions each, with near misses kept from reports
+closed as 非該当, findings and changes of circumstance). All with SQLAlchemy core inserts in
+batches, explicit ids.
 
 Then, for one body-quarter (ageo, FY2025 Q3; --org / --fy / --quarter), after one warm-up, the
 median and max of --repeat runs of:
 
-  (a) app.reviews.report.build_review alone (target 1 s);
+  (a) app.reviews.report.build_review alone (target 1 s), and of the whole fiscal year (--fy, the
+      register's disagreement scan over the year's incidents included; target 1 s);
   (b) GET /api/v1/reviews/ageo/2025/q3 (JSON with the first page of 50 incidents) through the
       Flask test client with the body csirt's Bearer token (target 1 s), and the last page of 200;
   (c) the same with format=csv (streamed, read chunk by chunk), format=xlsx and format=md;
@@ -46,12 +50,15 @@ from app.deadlines.models import Deadline
 from app.deadlines.services import rules_for
 from app.incidents.models import Incident, ReferenceCounter, Severity, Source, Stage
 from app.incidents.services import normalize_for_search
+from app.intake.models import Report
 from app.notifications.models import Notification
 from app.organizations.models import Organization
 from app.organizations.services import get_profile
 from app.records.models import PostIncidentRecord, Recommendation
 from app.reviews.periods import Period
 from app.reviews.report import build_review
+from app.risks.models import CircumstanceChange, Finding, NearMiss, RiskAssessment
+from app.risks.rows import asset_class_choices
 from bench import seed
 
 TARGET_S = 1.0
@@ -186,6 +193,61 @@ def related_rows(main: random.Random, incidents: list[dict], users: dict, codes:
     return out
 
 
+def register_rows(rng: random.Random, users: dict, orgs: dict[int, str]) -> dict[str, list[dict]]:
+    """Each body's risk register: every category × (each segment and none) × (none and two asset
+    classes), three versions each (the last current); 400 reports closed as 非該当 kept as near
+    misses, 60 findings and 20 changes of circumstance, spread over FY2022–2026."""
+    out: dict[str, list[dict]] = {"assessments": [], "reports": [], "near_misses": [], "findings": [], "changes": []}
+    span = (LAST - FIRST).total_seconds()
+    for org_id, code in sorted(orgs.items()):
+        profile, user = get_profile(code), users[code]["id"]
+        classes = [""] + list(asset_class_choices(profile))[:2]
+        segments = [""] + list(profile.segment_codes())
+        clauses = list(profile.clause_codes())
+        for category in profile.threat_categories:
+            for segment in segments:
+                for asset_class in classes:
+                    previous = None
+                    for version in (1, 2, 3):
+                        at = FIRST + dt.timedelta(days=365 * (version - 1) + rng.uniform(0, 300))
+                        row = {"id": len(out["assessments"]) + 1, "organization_id": org_id, "threat_category": category.code,
+                               "subcategory": "", "asset_class": asset_class, "segment": segment,
+                               "likelihood": rng.randint(1, 5), "loss": rng.randint(1, 5), "reason": "ベンチ用の評価",
+                               "version": version, "assessed_by_id": user, "assessed_at": at,
+                               "supersedes_id": previous["id"] if previous else None, "superseded_at": None}
+                        if previous:
+                            previous["superseded_at"] = at
+                        out["assessments"].append(row)
+                        previous = row
+        for _ in range(400):
+            received = FIRST + dt.timedelta(seconds=rng.uniform(0, span))
+            report_id = len(out["reports"]) + 1
+            out["reports"].append({"id": report_id, "organization_id": org_id, "receipt": f"R-BENCH-{report_id:07d}",
+                                   "channel": "api", "source": "internal", "state": "dismissed", "title": "誤検知の報告",
+                                   "body": "ベンチ", "received_at": received, "flagged": False, "decided_by_id": user,
+                                   "decided_at": received, "decision_reason": "非該当"})
+            category = rng.choice(profile.threat_categories)
+            out["near_misses"].append({"id": report_id, "organization_id": org_id, "report_id": report_id,
+                                       "threat_category": category.code, "subcategory": None,
+                                       "segment": rng.choice(segments) or None, "note": "", "occurred_at": received,
+                                       "marked_by_id": user, "marked_at": received})
+        for _ in range(60):
+            found = (FIRST + dt.timedelta(seconds=rng.uniform(0, span))).date()
+            out["findings"].append({
+                "id": len(out["findings"]) + 1, "organization_id": org_id, "source": "self_inspection",
+                "clause": rng.choice(clauses), "rating": rng.choice(("major", "minor", "observation")), "text": "ベンチ用の指摘",
+                "threat_category": rng.choice(profile.threat_categories).code, "found_on": found,
+                "due_on": found + dt.timedelta(days=90),
+                "resolved_on": found + dt.timedelta(days=rng.randint(10, 120)) if rng.random() < 0.7 else None,
+                "created_by_id": user, "created_at": FIRST})
+        for _ in range(20):
+            out["changes"].append({"id": len(out["changes"]) + 1, "organization_id": org_id, "kind": "law",
+                                   "noted_on": (FIRST + dt.timedelta(seconds=rng.uniform(0, span))).date(),
+                                   "text": "ベンチ用の状況の変化", "threat_category": None, "created_by_id": user,
+                                   "created_at": FIRST})
+    return out
+
+
 def seed_database(app, n: int) -> dict:
     """Users, N incidents and their related rows; returns the users and the row counts."""
     rng = random.Random(20261122)
@@ -209,6 +271,14 @@ def seed_database(app, n: int) -> dict:
                     if rows:
                         seed._insert(conn, tables[name], rows)
                         counts[name] += len(rows)
+            register = register_rows(rng, users, orgs)
+            register_tables = {"assessments": RiskAssessment.__table__, "reports": Report.__table__,
+                               "near_misses": NearMiss.__table__, "findings": Finding.__table__,
+                               "changes": CircumstanceChange.__table__}
+            for name, table in register_tables.items():
+                seed._insert(conn, table, register[name])
+                counts[f"register {name}"] = len(register[name])
+            tables |= register_tables
             if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
                 for table in ("incidents", *(t.name for t in tables.values())):
                     conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -271,10 +341,17 @@ def measure(app, users: dict, org: str, period: Period, repeat: int) -> dict:
         with app.test_request_context():
             return build_review(db.session.get(User, user_id), org, period)
 
+    def year_review():
+        with app.test_request_context():
+            return build_review(db.session.get(User, user_id), org, Period(period.fiscal_year))
+
     def request(fmt: str):
         return lambda: _drain(client.get(f"{path}?format={fmt}", headers=headers))
 
-    calls = {"review": review, **{fmt: request(fmt) for fmt in ("json", "csv", "xlsx", "md")}}
+    year_path = f"/api/v1/reviews/{org}/{period.fiscal_year}"
+    calls = {"review": review, "year_review": year_review,
+             "year_json": lambda: _drain(client.get(year_path, headers=headers)),
+             **{fmt: request(fmt) for fmt in ("json", "csv", "xlsx", "md")}}
     with app.app_context():  # the body-quarter's incidents, counted independently of the review
         org_id = db.session.scalar(select(Organization.id).where(Organization.code == org))
         expected = db.session.scalar(select(func.count()).select_from(Incident).where(
@@ -285,9 +362,9 @@ def measure(app, users: dict, org: str, period: Period, repeat: int) -> dict:
     calls["json_last"] = lambda: _drain(client.get(f"{path}?page={last_page}&per_page=200", headers=headers))
     body = client.get(f"{path}?format=json", headers=headers).get_json()
     tail = client.get(f"{path}?page={last_page}&per_page=200", headers=headers).get_json()
-    if first["total"] != expected or body["total"] != expected or len(body["incidents"]) != min(50, expected) \
+    if first.current.total != expected or body["total"] != expected or len(body["incidents"]) != min(50, expected) \
             or len(tail["incidents"]) != expected - (last_page - 1) * 200:
-        raise SystemExit(f"review total {first['total']}, JSON total {body['total']}, first page {len(body['incidents'])}, "
+        raise SystemExit(f"review total {first.current.total}, JSON total {body['total']}, first page {len(body['incidents'])}, "
                          f"last page {len(tail['incidents'])}, expected {expected}")
     for call in calls.values():  # warm-up
         call()
@@ -303,9 +380,10 @@ def measure(app, users: dict, org: str, period: Period, repeat: int) -> dict:
     memory = {"review": _peak_kib(review), "json": _peak_kib(calls["json"]), "csv": _peak_kib(calls["csv"])}
     return {"times": times, "sizes": sizes, "statements": statements, "incidents": expected,
             "json_statements": len(_statements(engine, calls["json"])), "memory": memory,
-            "figures": {k: first["current"][k] for k in ("total", "not_incident", "escalation_levels")}
-            | {"deadlines_due": first["current"]["deadlines"]["total"]["due"],
-               "recommendations": sum(len(g["items"]) for g in first["recommendations"])}}
+            "figures": {k: getattr(first.current, k) for k in ("total", "not_incident", "escalation_levels")}
+            | {"deadlines_due": first.current.deadlines["total"]["due"],
+               "recommendations": sum(len(g["items"]) for g in first.recommendations),
+               "register rows": len(first.register.rows), "disagreements": len(first.register.disagreements)}}
 
 
 def report(engine: str, n: int, counts: dict, seeding_s: float, label: str, repeat: int, result: dict) -> None:
@@ -314,7 +392,9 @@ def report(engine: str, n: int, counts: dict, seeding_s: float, label: str, repe
     print("seeded rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(f"body-quarter {label}: {result['incidents']} incidents   review figures: {result['figures']}")
     print(f"{'measure':<44} {'median ms':>9} {'max ms':>9} {'target':>7}  result  {'bytes':>10}")
-    rows = (("(a) build_review", "review", True), ("(b) GET … (JSON, first 50 incidents)", "json", True),
+    rows = (("(a) build_review", "review", True), ("(a) build_review of the fiscal year", "year_review", True),
+            ("(b) GET … (JSON, first 50 incidents)", "json", True),
+            ("(b) GET /reviews/{org}/{fy} (the fiscal year, JSON)", "year_json", True),
             ("(b) GET …?page=last&per_page=200", "json_last", True),
             ("(c) GET …?format=csv (streamed)", "csv", False), ("(c) GET …?format=xlsx", "xlsx", False),
             ("(c) GET …?format=md", "md", False))

@@ -21,7 +21,8 @@ from tests.migration_support import current_revision, head_revision, schema_diff
 TABLES = {"organizations", "users", "api_tokens", "incidents", "incident_counts", "tick_jobs", "memberships", "reference_counters",
           "tasks", "timeline_events", "evidence", "audit_log", "audit_head",
           "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
-          "deadlines", "post_incident_records", "recommendations", "login_failures", "reports", "report_additions", "revoked_sessions"}
+          "deadlines", "post_incident_records", "recommendations", "login_failures", "reports", "report_additions", "revoked_sessions",
+          "risk_assessments", "risk_near_misses", "risk_findings", "risk_circumstances"}
 
 
 def test_single_linear_history():

@@ -206,6 +206,24 @@ SEEDS: dict[str, list[tuple[str, dict]]] = {
     "0011": [("tick_jobs", {"name": "intake", "due_at": at(23, 10), "started_at": at(23, 9, 59)})],
     "0013": [("revoked_sessions", {"sid": "b6f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4", "user_id": 1, "revoked_at": at(23, 11),
                                    "expires_at": at(23, 23)})],
+    "0015": [
+        ("risk_assessments", {"id": 1, "organization_id": 1, "threat_category": "intentional", "subcategory": "malware",
+                              "asset_class": "confidentiality:2", "segment": "lgwan", "likelihood": 2, "loss": 3,
+                              "reason": "標的型メールが年2件", "version": 1, "assessed_by_id": 1, "assessed_at": at(23, 9),
+                              "supersedes_id": None, "superseded_at": at(23, 10)}),
+        ("risk_assessments", {"id": 2, "organization_id": 1, "threat_category": "intentional", "subcategory": "malware",
+                              "asset_class": "confidentiality:2", "segment": "lgwan", "likelihood": 3, "loss": 3,
+                              "reason": "今期は3件", "version": 2, "assessed_by_id": 1, "assessed_at": at(23, 10),
+                              "supersedes_id": 1, "superseded_at": None}),
+        ("risk_near_misses", {"id": 1, "organization_id": 1, "report_id": 1, "threat_category": "intentional",
+                              "subcategory": None, "segment": None, "note": "訓練メール", "occurred_at": at(23, 8),
+                              "marked_by_id": 1, "marked_at": at(23, 11)}),
+        ("risk_findings", {"id": 1, "organization_id": 1, "source": "audit", "clause": "8-5", "rating": "minor",
+                           "text": "研修の未受講者", "threat_category": None, "found_on": dt.date(2026, 11, 2),
+                           "due_on": dt.date(2026, 12, 28), "resolved_on": None, "created_by_id": 1, "created_at": at(23, 12)}),
+        ("risk_circumstances", {"id": 1, "organization_id": 1, "noted_on": dt.date(2026, 10, 1), "kind": "guideline",
+                                "text": "ガイドライン改定", "threat_category": None, "created_by_id": 1, "created_at": at(23, 12)}),
+    ],
 }
 UPDATES = {  # values of columns a revision added to tables that already held rows
     "0002": ["UPDATE incidents SET closed_reason = '誤検知（訓練メール）', not_incident = :yes WHERE id = 3",
@@ -253,6 +271,10 @@ EXPECTED = {
                             "pd_public_exposure": False},
               "deadlines": {"counts_from": {1: "detected_at", 2: None}}},
              "UPDATE deadlines SET counts_from = 'reported_at' WHERE id = 1"),
+    # new tables only; a likelihood off the 5×5 scale is refused
+    "0015": ({}, "INSERT INTO risk_assessments (organization_id, threat_category, subcategory, asset_class, segment, "
+                 "likelihood, loss, reason, version, assessed_by_id, assessed_at) "
+                 "VALUES (1, 'intentional', '', '', '', 6, 1, 'x', 1, 1, '2026-11-23 00:00:00')"),
     "0016": ({"notifications": {"read_at": None, "detail": None},  # every message unread
               "users": {"webhook_preset": "generic"}},
              "UPDATE users SET webhook_preset = 'teamz' WHERE id = 1"),

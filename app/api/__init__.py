@@ -15,5 +15,6 @@ from app.api import (  # noqa: E402,F401
     records,
     reports,
     reviews,
+    risks,
     workflow,
 )

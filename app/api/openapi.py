@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from app.api import bp
 from app.api.responses import AuditVerification, Error, Health, Incident
+from app.api.risk_docs import risk_paths, risk_schemas
 from app.core.responses import Items, Page
 from app.deadlines.responses import Deadline, OpenDeadline
 from app.deadlines.schemas import DeadlineMet, NoticeCreate
@@ -105,6 +106,10 @@ def _review_paths(s: Schemas) -> dict:
                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
                "description": "JSON only: the incidents are listed a page at a time (`total` counts them all, "
                               "`page` and `per_page` are answered); csv and xlsx list every incident"}]
+    part = {"name": "part", "in": "query", "required": False, "schema": {"enum": ["incidents", "summary"]},
+            "description": "csv only: `incidents` (default) the incident rows; `summary` every table of the review "
+                           "(figures, risk register, disagreements, findings, near misses, changes, recommendations), "
+                           "one CSV row per table row, the table's title first"}
     download = {"type": "string", "format": "binary"}
     answers = {"200": {"description": "JSON, or a download: md (text/markdown), csv (UTF-8 with BOM, the incident "
                                       "rows), xlsx (a sheet per section and the incident rows)",
@@ -118,11 +123,11 @@ def _review_paths(s: Schemas) -> dict:
                            "403 for a body where the caller's role may not read all incidents; a quarter other than "
                            "1–4 is 404.",
             "parameters": [org, year, {"name": "quarter", "in": "path", "required": True,
-                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt, *paging],
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 4}}, fmt, part, *paging],
             "responses": answers}},
         "/api/v1/reviews/{org}/{fiscal_year}": {"get": {
             "description": "Extension: the whole fiscal year (April–March), with the previous fiscal year beside it.",
-            "parameters": [org, year, fmt, *paging], "responses": answers}},
+            "parameters": [org, year, fmt, part, *paging], "responses": answers}},
     }
 
 
@@ -250,8 +255,11 @@ def build_document() -> dict:
                                "instance's audit-checkpoints file.",
                 "responses": _ok(200, s.ref(AuditVerification)) | _errors(401, 403)}},
         } | _incident_paths(s, incident_id) | _workflow_paths(s, incident_id) | _regulatory_paths(s, incident_id)
-          | _review_paths(s) | _report_paths(s),
+          | _review_paths(s) | _report_paths(s) | risk_paths(),
     }
+    for name, schema in risk_schemas().items():  # the register's models (app/risks/schemas.py)
+        if s.setdefault(name, schema) != schema:
+            raise ValueError(f"two different schemas are named {name}")
     return _every_body_may_be_too_large(document)
 
 

@@ -23,4 +23,4 @@ def _review(org: str, fiscal_year: int, quarter: int | None):
     review = build_review(user, org, period)
     if query.format == "json":
         return json_answer(review, period, query.page, query.per_page)
-    return download(review, period, query.format)
+    return download(review, period, query.format, query.part)

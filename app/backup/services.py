@@ -24,7 +24,7 @@ from pathlib import Path
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
+from sqlalchemy import Connection, Date, Engine, func, insert, inspect, select, text
 
 from app.audit.keys import Keyring, backup_keyring
 from app.audit.verify import make_checkpoint
@@ -45,7 +45,7 @@ KNOWN_AS = {"incidents": "incidents", "users": "people", "audit_log": "audit ent
 
 
 def _encode(value):
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # datetimes and dates (the risk register's days)
         return value.isoformat()
     return value
 
@@ -157,6 +157,8 @@ def _decode_row(table, raw: dict) -> dict:
         value = raw[column.name]
         if value is not None and isinstance(column.type, UTCDateTime):
             value = dt.datetime.fromisoformat(value)
+        elif value is not None and isinstance(column.type, Date):
+            value = dt.date.fromisoformat(value)
         row[column.name] = value
     return row
 

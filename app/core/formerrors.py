@@ -21,6 +21,8 @@ _MESSAGES = {
     "datetime_type": lambda: _("日時を入力してください。"),
     "timezone_aware": lambda: _("日時を入力してください。"),
     "extra_forbidden": lambda: _("不明な項目です。"),
+    "date_parsing": lambda: _("日付を入力してください。"),
+    "date_from_datetime_parsing": lambda: _("日付を入力してください。"),
 }
 
 

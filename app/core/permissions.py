@@ -41,22 +41,24 @@ class Permission(enum.StrEnum):
     INCIDENT_CLOSE = "incident:close"
     ROSTER_MANAGE = "roster:manage"
     AUDIT_VERIFY = "audit:verify"
+    RISK_READ = "risk:read"        # the risk register and its inputs (read with the reviews)
+    RISK_MANAGE = "risk:manage"    # assess rows, enter findings, changes of circumstance, near misses
 
 
 P = Permission
-_OFFICER = {P.INCIDENT_CREATE, P.INCIDENT_READ_ALL, P.INCIDENT_WORK}
+_OFFICER = {P.INCIDENT_CREATE, P.INCIDENT_READ_ALL, P.INCIDENT_WORK, P.RISK_READ}
 _CSIRT = _OFFICER | {P.INCIDENT_EDIT, P.INCIDENT_OVERRIDE_SEVERITY}
 _EXECUTIVE = _CSIRT | {P.INCIDENT_OVERRIDE_GATE, P.INCIDENT_CLOSE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REPORTER: frozenset({P.INCIDENT_CREATE}),
-    Role.CSIRT: frozenset(_CSIRT),
+    Role.CSIRT: frozenset(_CSIRT | {P.RISK_MANAGE}),  # the register is kept by the CSIRT (and admins)
     Role.SECURITY_MANAGER: frozenset(_OFFICER),
     Role.SECURITY_OFFICER: frozenset(_OFFICER),
     Role.SYSTEM_ADMIN: frozenset(_OFFICER),
     Role.CHIEF_OFFICER: frozenset(_EXECUTIVE),
     Role.CISO: frozenset(_EXECUTIVE),
-    Role.AUDITOR: frozenset({P.INCIDENT_READ_ALL, P.AUDIT_VERIFY}),
+    Role.AUDITOR: frozenset({P.INCIDENT_READ_ALL, P.AUDIT_VERIFY, P.RISK_READ}),
     Role.ADMIN: frozenset(set(Permission)),
 }
 

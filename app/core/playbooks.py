@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from app.incidents.playbook import Playbook, StageDef
     from app.incidents.severity import SeverityRules
     from app.organizations.profiles import Profile
+    from app.risks.rules import RiskRules
 
 _EXTENSION = "playbooks"
 
@@ -35,6 +36,7 @@ class Playbooks:
     severity_rules: SeverityRules  # severity.yaml
     escalation: EscalationFile  # escalation.yaml: the default chains and office hours
     reporting_rules: dict[str, RuleSet]  # reporting/<rules>.yaml
+    risk: RiskRules  # risk.yaml: the register's scales, finding ratings and disagreement rules
     tick_jobs: dict[str, TickJob] = field(default_factory=dict)  # name → job, added by the packages' register_cli
 
     def install(self, app: Flask) -> None:

@@ -10,6 +10,7 @@ from app.reviews.periods import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, Period
 from app.reviews.report import Review
 
 FORMATS = ("json", "md", "csv", "xlsx")
+PARTS = ("incidents", "summary")  # of a CSV download
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -26,8 +27,16 @@ def check_format(value: str | None) -> str:
     return value
 
 
-def _attachment(response: Response, review: Review, period: Period, extension: str) -> Response:
-    response.headers["Content-Disposition"] = f'attachment; filename="review-{review.organization}-{period.slug}.{extension}"'
+def check_part(value: str | None) -> str:
+    value = value or "incidents"
+    if value not in PARTS:
+        raise ValidationFailed(_("入力内容に誤りがあります。"), {"part": _("incidents / summary のいずれかです。")})
+    return value
+
+
+def _attachment(response: Response, review: Review, period: Period, extension: str, suffix: str = "") -> Response:
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="review-{review.organization}-{period.slug}{suffix}.{extension}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -38,9 +47,11 @@ def json_answer(review: Review, period: Period, page: int, per_page: int) -> Res
     return jsonify(review.as_json() | {"incidents": incidents, "page": page, "per_page": per_page})
 
 
-def download(review: Review, period: Period, fmt: str) -> Response:
+def download(review: Review, period: Period, fmt: str, part: str = "incidents") -> Response:
     if fmt == "md":
         return _attachment(Response(formats.markdown(review), mimetype="text/markdown"), review, period, "md")
+    if fmt == "csv" and part == "summary":
+        return _attachment(Response(formats.summary_csv(review), mimetype="text/csv"), review, period, "csv", "-summary")
     if fmt == "csv":
         body = stream_with_context(formats.csv_chunks(review, period))
         return _attachment(Response(body, mimetype="text/csv"), review, period, "csv")

@@ -1,10 +1,11 @@
 """The quarterly (or fiscal-year) review of one body or of every body the user can see: the figures
 of the period with the previous period beside them, the risk matrix, the recommendations for the
-policy review, and the incidents."""
+policy review, the risk register as it stood at the period's end (app/risks), and the incidents."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -15,6 +16,8 @@ from app.incidents.access import overseen_organization, overseen_organizations
 from app.organizations.services import get_profile
 from app.reviews import queries
 from app.reviews.periods import TOKYO, Period
+from app.risks.register import Window, build_register
+from app.risks.schemas import Register
 
 ALL = "all"
 HISTORY_YEARS = 3
@@ -98,16 +101,59 @@ def _categories(organizations) -> list[dict]:
     return list(seen.values())
 
 
-def _section(organization_ids: list[int], period: Period, now: dt.datetime, risk: dict) -> dict:
-    return {
-        "period": {"fiscal_year": period.fiscal_year, "quarter": period.quarter, "label": period.label,
-                   "from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
-        **queries.counts(organization_ids, period),
-        "response_times": queries.response_times(organization_ids, period),
-        "escalation_levels": queries.escalation_levels(organization_ids, period),
-        "deadlines": queries.deadline_figures(organization_ids, period, now),
-        "risk_matrix": risk,
-    }
+@dataclass(frozen=True)
+class PeriodHeader:
+    fiscal_year: int
+    quarter: int | None
+    label: str
+    first_day: str  # JST dates, both inclusive (answered as "from" and "to")
+    last_day: str
+
+    def as_json(self) -> dict:
+        return {"fiscal_year": self.fiscal_year, "quarter": self.quarter, "label": self.label,
+                "from": self.first_day, "to": self.last_day}
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """The figures of one period: the review's `current` and `previous`."""
+
+    period: PeriodHeader
+    total: int
+    not_incident: int
+    by_threat_category: dict[str, int]
+    by_subcategory: dict[str, int]  # "category/subcategory" ("category/-" for none) → count
+    by_severity: dict[str, int]
+    by_source: dict[str, int]
+    by_segment: dict[str, int]
+    response_times: dict[str, dict[str, Any]]  # figure → {n, median_s, p90_s}
+    escalation_levels: dict[int, int]  # level → incidents that reached it
+    deadlines: dict[str, dict]  # {total, by_kind}
+    risk_matrix: dict[str, Any]  # {window, categories, cells, method}
+
+    def as_json(self) -> dict:
+        return {"period": self.period.as_json(), "total": self.total, "not_incident": self.not_incident,
+                "by_threat_category": self.by_threat_category, "by_subcategory": self.by_subcategory,
+                "by_severity": self.by_severity, "by_source": self.by_source, "by_segment": self.by_segment,
+                "response_times": self.response_times, "escalation_levels": self.escalation_levels,
+                "deadlines": self.deadlines, "risk_matrix": self.risk_matrix}
+
+
+def _section(organization_ids: list[int], period: Period, now: dt.datetime, risk: dict) -> PeriodFigures:
+    header = PeriodHeader(period.fiscal_year, period.quarter, period.label, period.first_day.isoformat(),
+                          period.last_day.isoformat())
+    return PeriodFigures(
+        period=header, **queries.counts(organization_ids, period),
+        response_times=queries.response_times(organization_ids, period),
+        escalation_levels=queries.escalation_levels(organization_ids, period),
+        deadlines=queries.deadline_figures(organization_ids, period, now), risk_matrix=risk)
+
+
+def register_window(period: Period) -> Window:
+    """The period as the risk register reads it: its inputs counted in the period, its rows as of
+    the period's end and, for the change since, the previous period's end."""
+    return Window(starts=period.starts_at, ends=period.ends_at, first_day=period.first_day, last_day=period.last_day,
+                  kind="quarter" if period.quarter else "fiscal_year", previous_ends=period.previous().ends_at)
 
 
 @dataclass(frozen=True)
@@ -124,9 +170,10 @@ class Review:
     label: str
     generated_at: str
     categories: list[dict]
-    current: dict  # the period's figures (_section)
-    previous: dict  # the previous period's, beside them
+    current: PeriodFigures  # the period's figures
+    previous: PeriodFigures  # the previous period's, beside them
     recommendations: list[dict]
+    register: Register  # the risk register at the period's end, with the period's inputs
     organization_ids: list[int]  # which rows the formats list; not answered
 
     def as_json(self) -> dict:
@@ -135,9 +182,10 @@ class Review:
             "organization_names": self.organization_names, "name": self.name,
             "fiscal_year": self.fiscal_year, "quarter": self.quarter, "period": self.period, "label": self.label,
             "generated_at": self.generated_at, "categories": self.categories,
-            "total": self.current["total"], "by_threat_category": self.current["by_threat_category"],
-            "by_severity": self.current["by_severity"],
-            "current": self.current, "previous": self.previous, "recommendations": self.recommendations,
+            "total": self.current.total, "by_threat_category": self.current.by_threat_category,
+            "by_severity": self.current.by_severity,
+            "current": self.current.as_json(), "previous": self.previous.as_json(),
+            "recommendations": self.recommendations, "register": self.register.model_dump(mode="json"),
         }
 
 
@@ -151,11 +199,11 @@ def build_review(user: User, code: str, period: Period) -> Review:
     return Review(
         organization=code, organizations=[o.code for o in organizations], organization_names=names,
         name=names[0] if code != ALL else "、".join(names), fiscal_year=period.fiscal_year, quarter=period.quarter,
-        period={"from": current["period"]["from"], "to": current["period"]["to"]}, label=period.label,
+        period={"from": current.period.first_day, "to": current.period.last_day}, label=period.label,
         generated_at=now.isoformat(), categories=categories, current=current,
         previous=_section(organization_ids, period.previous(), now, risk_before),
         recommendations=_by_clause(queries.outstanding_recommendations(organization_ids), organizations),
-        organization_ids=organization_ids,
+        register=build_register(organizations, register_window(period), now), organization_ids=organization_ids,
     )
 
 

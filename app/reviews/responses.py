@@ -8,6 +8,7 @@ from pydantic import Field
 from app.core.responses import Answer
 from app.incidents.models import Severity, Source, Stage
 from app.records.schemas import Status
+from app.risks.schemas import Register
 
 
 class DateRange(Answer):
@@ -150,7 +151,8 @@ class Review(Answer):
     by_severity, incidents: one page, oldest first) and extensions: page, per_page, organizations,
     organization_names, name, label, generated_at, categories, current and previous (the period's
     figures and the previous period's beside them), recommendations (outstanding 提案/採用 grouped by
-    organization and clause)."""
+    organization and clause), register (the risk register as it stood at the period's end with the
+    period's inputs, the change since the previous period, disagreements and recommendations)."""
 
     organization: str = Field(description="a body's code, or `all`")
     organizations: list[str]
@@ -168,6 +170,7 @@ class Review(Answer):
     current: ReviewSection
     previous: ReviewSection
     recommendations: list[RecommendationGroup]
+    register_: Register = Field(alias="register")  # named apart: BaseModel has a `register` of its own
     incidents: list[ReviewIncident]
     page: int
     per_page: int

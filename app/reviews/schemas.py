@@ -8,3 +8,4 @@ from app.core.schemas import PagedQuery
 
 class ReviewQuery(PagedQuery):
     format: Literal["json", "md", "csv", "xlsx"] = "json"
+    part: Literal["incidents", "summary"] = "incidents"  # csv: the incident rows, or every table of the review

@@ -8,7 +8,7 @@ from app.core.timeutil import now_utc
 from app.incidents.access import overseen_organizations
 from app.organizations.services import get_profile
 from app.reviews import charts, formats
-from app.reviews.exports import check_format, download, period_from
+from app.reviews.exports import check_format, check_part, download, period_from
 from app.reviews.periods import period_of
 from app.reviews.report import ALL, build_review
 
@@ -46,18 +46,19 @@ def fiscal_year(org: str, fiscal_year: int):
 
 def _page(org: str, fiscal_year: int, quarter: int | None):
     fmt = check_format(request.args.get("format"))
+    part = check_part(request.args.get("part"))
     period = period_from(fiscal_year, quarter)
     review = build_review(current_user, org, period)
     if fmt != "json":
-        return download(review, period, fmt)
+        return download(review, period, fmt, part)
     categories = {c["code"]: c["label"] for c in review.categories}
     tables = formats.sections(review)
     bars = [charts.compare_bars(title, [(r[0], r[1], r[2]) for r in rows], review.label,
-                                review.previous["period"]["label"], number)
+                                review.previous.period.label, number)
             for number, (title, _header, rows) in enumerate(t for t in tables if t[0] in CHARTED) if rows]
     return render_template(
         "reviews/print.html" if request.args.get("print") else "reviews/show.html",
-        review=review, tables=tables, bars=bars, risk=charts.risk_grid(review.current["risk_matrix"], categories),
+        review=review, tables=tables, bars=bars, risk=charts.risk_grid(review.current.risk_matrix, categories),
         incidents=formats.queries.incident_rows(review.organization_ids, period), period=period,
         quarter=quarter, hours=formats.hours,
     )

@@ -18,6 +18,7 @@ from app.core.db import db, make_engine
 from app.jobs.ticker import tick
 from tests.conftest import IsolatedClient, create_database, drop_database, share_audit_keys
 from tests.records.helpers import BODY, acknowledge, at_prevent, saved
+from tests.risks.support import dismissed_report
 from tests.workflow.helpers import API, create, finish_required, tasks
 
 FIXED_NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)  # `time_left` is relative to now
@@ -113,6 +114,21 @@ def populate(client, factory, tag: str = "") -> dict:
     saga = create(client, h, organization="saga", title="佐賀市 Webサイト改ざん")
     plain = create(client, h, title="未確認の事象", threat_category="intentional")
     ids = [leak["id"], mynumber["id"], closed, saga["id"], plain["id"]]
+    # the risk register: a row assessed twice (its history), a finding, a change, a near miss
+    current = [r["id"] for r in ok(client.get("/api/v1/risks/ageo", headers=h))["rows"] if r["segment"] == "lgwan"]
+    first = ok(client.post("/api/v1/risks/ageo/assessments", headers=h, json={
+        "threat_category": "intentional", "segment": "lgwan", "likelihood": 2, "loss": 3, "reason": f"初回{tag}",
+        "supersedes": current[0] if current else None}), 201)  # populated again after a restore: assessed again
+    ok(client.post("/api/v1/risks/ageo/assessments", headers=h, json={
+        "threat_category": "intentional", "segment": "lgwan", "likelihood": 3, "loss": 3, "reason": "再評価",
+        "supersedes": first["id"]}), 201)
+    ok(client.post("/api/v1/risks/ageo/findings", headers=h, json={
+        "source": "audit", "clause": "8-5", "rating": "minor", "text": "研修の未受講者", "found_on": "2026-10-01",
+        "due_on": "2026-12-01"}), 201)
+    ok(client.post("/api/v1/risks/ageo/circumstances", headers=h, json={
+        "noted_on": "2026-10-01", "kind": "guideline", "text": "ガイドライン改定"}), 201)
+    ok(client.post("/api/v1/risks/ageo/near-misses", headers=h, json={
+        "report": dismissed_report(csirt).id, "threat_category": "intentional"}), 201)
     assert tick()["steps"] >= 2  # the unacknowledged ones reach their first level: the outbox fills
     assert ok(client.get(f"{API}/{plain['id']}/notifications", headers=h))["total"] >= 1
     assert len(BODY["recommendations"]) == len(record["recommendations"])

@@ -46,7 +46,8 @@ def test_every_table_comes_back_row_for_row(app, client, factory, databases, tmp
     source = app.config["DATABASE_URL"]
     original = every_row(source)
     for table in ("users", "roster_policies", "oncall_rotations", "oncall_overrides", "notifications", "deadlines",
-                  "recommendations", "post_incident_records", "evidence", "escalations", "reference_counters"):
+                  "recommendations", "post_incident_records", "evidence", "escalations", "reference_counters",
+                  "risk_assessments", "risk_findings", "risk_circumstances", "risk_near_misses"):
         assert original[table], f"{table} is empty: the test would prove nothing about it"
 
     create_backup(source, evidence_dir(), tmp_path / "backup")
@@ -74,7 +75,8 @@ def test_every_table_comes_back_row_for_row(app, client, factory, databases, tmp
             return max((row["id"] for row in rows), default=0)
         advanced = {t for t in original if original[t] and "id" in original[t][0] and top(after[t]) > top(original[t])}
         expected = {"users", "memberships", "api_tokens", "incidents", "tasks", "timeline_events", "evidence",
-                    "audit_log", "deadlines", "escalations", "notifications", "post_incident_records", "recommendations"}
+                    "audit_log", "deadlines", "escalations", "notifications", "post_incident_records", "recommendations",
+                    "risk_assessments", "risk_findings", "risk_circumstances", "risk_near_misses"}
         if url.startswith("postgresql"):  # the import replaces the overrides; SQLite reuses ids of deleted rows
             expected.add("oncall_overrides")
         assert advanced >= expected, advanced

@@ -45,6 +45,12 @@ VALID = {
     "NoticeCreate": lambda ids: {"kind": "police_report"},
     "ReportCreate": lambda ids: {"organization": "ageo", "title": "IDS検知", "body": "詳細"},
     "ReportOpening": lambda ids: {"title": "IDS検知", "threat_category": "intentional"},
+    "RiskAssessmentInput": lambda ids: {"threat_category": "intentional", "likelihood": 2, "loss": 3, "reason": "年2件"},
+    "RiskFindingInput": lambda ids: {"source": "audit", "clause": "8-5", "rating": "minor", "text": "研修未受講",
+                                     "found_on": "2026-10-01", "due_on": "2026-12-01"},
+    "RiskFindingResolution": lambda ids: {"resolved_on": "2026-11-01"},
+    "RiskCircumstanceInput": lambda ids: {"noted_on": "2026-10-01", "kind": "law", "text": "法令の改正"},
+    "RiskNearMissInput": lambda ids: {"report": ids["report_id"], "threat_category": "intentional"},
 }
 
 
@@ -55,13 +61,17 @@ def world(client, factory) -> dict:
     iid = incident["id"]
     record = client.put(f"{API}/{iid}/post-incident-record", headers=headers, json=RECORD_BODY).json
     deadline = client.get(f"{API}/{iid}/deadlines", headers=headers).json["items"][0]
+    finding = client.post("/api/v1/risks/ageo/findings", headers=headers, json=VALID["RiskFindingInput"]({})).json
+    report = client.post("/api/v1/reports", headers=headers, json=VALID["ReportCreate"]({})).json
     return {"headers": headers, "id": iid, "task_id": tasks(client, headers, iid)[0]["id"],
-            "deadline_id": deadline["id"], "recommendation_id": record["recommendations"][0]["id"]}
+            "deadline_id": deadline["id"], "recommendation_id": record["recommendations"][0]["id"],
+            "finding_id": finding["id"], "report_id": report["id"]}
 
 
 def _url(path: str, ids: dict) -> str:
     return path.replace("{id}", str(ids["id"])).replace("{task_id}", str(ids["task_id"])) \
-        .replace("{deadline_id}", str(ids["deadline_id"])).replace("{recommendation_id}", str(ids["recommendation_id"]))
+        .replace("{deadline_id}", str(ids["deadline_id"])).replace("{recommendation_id}", str(ids["recommendation_id"])) \
+        .replace("{org}", "ageo").replace("{finding_id}", str(ids["finding_id"]))
 
 
 def _send(client, method: str, path: str, world: dict, raw: str):

@@ -39,6 +39,8 @@ from app.jobs.ticker import tick
 from app.notifications.models import Notification
 from app.records import services as records
 from app.records.schemas import RecordInput
+from app.risks import services as risks
+from app.risks.schemas import RiskFindingInput
 from tests.factories import PASSWORD, csrf_token
 
 SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -103,6 +105,8 @@ class World:
     report_evidence_id: int = 0
     ack_token: str = ""
     notification_id: int = 0       # the csirt actor's in-app message about the incident
+    finding_id: int = 0             # a finding of body A's risk register, open
+    dismissed_report_id: int = 0    # a body-A report closed as 非該当, to keep as a near miss
     neighbour: World | None = None  # another world: its task, evidence … under this world's incident
 
     def version(self) -> int:
@@ -117,6 +121,12 @@ FACTS = {"organization": BODY_A, "title": "権限確認用インシデント", "
          "personal_data": {"involved": True, "sensitive": True, "persons": 3}}  # 要配慮: the PPC clocks run
 
 
+FINDING = {"source": "audit", "clause": "8-5", "rating": "minor", "text": "研修の未受講者がいる",
+           "found_on": dt.date(2026, 10, 1), "due_on": dt.date(2026, 12, 1)}
+ASSESSMENT = {"threat_category": "intentional", "likelihood": "2", "loss": "3", "reason": "権限確認"}
+CIRCUMSTANCE = {"noted_on": "2026-10-01", "kind": "law", "text": "法令の改正"}
+
+
 def build_worlds(reporter, csirt, count: int) -> list[World]:
     worlds = []
     for _ in range(count):
@@ -128,9 +138,13 @@ def build_worlds(reporter, csirt, count: int) -> list[World]:
         report = intake.submit(intake.Submission(
             organization=incident.organization, channel="form", source="external", title="不審なメール", body="本文",
             attachments=[intake.Attachment("mail.eml", "message/rfc822", b"raw message")])).report
+        dismissed = intake.submit(intake.Submission(
+            organization=incident.organization, channel="api", source="internal", title="誤報", body="本文")).report
+        intake.dismiss(csirt, dismissed, "訓練")
+        finding = risks.add_finding(csirt, BODY_A, RiskFindingInput(**FINDING))
         worlds.append(World(incident.id, marker, tasks.tasks_of(incident)[0].id, item.id,
                             deadlines_of(incident)[0].id, record.recommendations[0].id, report.id,
-                            intake.attachments_of(report)[0].id))
+                            intake.attachments_of(report)[0].id, finding_id=finding.id, dismissed_report_id=dismissed.id))
         db.session.commit()
     tick()  # level 1 of each escalation: the notifications behind the e-mailed /ack/<token> links
     for world in worlds:
@@ -157,7 +171,7 @@ def url_values(key: tuple, arguments: set[str], world: World) -> dict:
     named = {"incident_id": world.incident_id, "task_id": child.task_id, "evidence_id": child.evidence_id,
              "deadline_id": child.deadline_id, "recommendation_id": child.recommendation_id,
              "token": world.ack_token, "org": BODY_A, "code": BODY_A, "fiscal_year": 2026, "quarter": 3,
-             "filename": "style.css", "report_id": world.report_id, "org_code": BODY_A,
+             "filename": "style.css", "report_id": world.report_id, "org_code": BODY_A, "finding_id": child.finding_id,
              "notification_id": world.notification_id}
     if endpoint == "triage.download":
         named["evidence_id"] = world.report_evidence_id
@@ -226,6 +240,17 @@ BODIES = {
     ("api.open_report", "POST"): lambda w: {"json": {"title": "不審なメール", "threat_category": "intentional"}},
     ("triage.merge", "POST"): lambda w: {"data": {"reference": "AGEO-1999-0001"}},  # unknown: the report page again
     ("triage.dismiss", "POST"): lambda w: {"data": {"reason": "訓練メール"}},
+    # the risk register: a row assessed again by a later actor is 409 (allowed), as is a finding resolved twice
+    ("api.create_assessment", "POST"): lambda w: {"json": ASSESSMENT | {"likelihood": 2, "loss": 3}},
+    ("api.create_finding", "POST"): lambda w: {"json": FINDING | {"found_on": "2026-10-01", "due_on": "2026-12-01"}},
+    ("api.resolve_finding", "POST"): lambda w: {"json": {"resolved_on": "2026-11-01"}},
+    ("api.create_circumstance", "POST"): lambda w: {"json": CIRCUMSTANCE},
+    ("api.keep_near_miss", "POST"): lambda w: {"json": {"report": w.dismissed_report_id, "threat_category": "intentional"}},
+    ("risks.assess", "POST"): lambda w: {"data": dict(ASSESSMENT)},
+    ("risks.add_finding", "POST"): lambda w: {"data": FINDING | {"found_on": "2026-10-01", "due_on": "2026-12-01"}},
+    ("risks.resolve_finding", "POST"): lambda w: {"data": {"resolved_on": "2026-11-01"}},
+    ("risks.add_circumstance", "POST"): lambda w: {"data": dict(CIRCUMSTANCE)},
+    ("risks.keep_near_miss", "POST"): lambda w: {"data": {"report": str(w.dismissed_report_id), "threat_category": "intentional"}},
 }
 LAST = {("auth.logout", "POST")}  # ends the actor's session: asked after everything else
 NOT_LEAKS = {"escalation.ack_link"}  # the e-mailed link is a capability: it shows its incident to whoever holds it

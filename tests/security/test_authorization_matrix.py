@@ -40,7 +40,8 @@ OVERSEE = "L F F A A A A A H H"     # a body as a whole: reviews, the contact sh
 VERIFY = "L F F F F F A A F A"      # the audit log (the whole log: an admin of any body verifies it)
 CROSSED = "L H H H H H H H H H"
 OWN_MESSAGE = "L H H A H H H H H H"  # one in-app message: its recipient (the csirt actor) only; 404 for all others
-TRIAGE = "L F F A F A F A H H"      # deciding a report of the queue: the CSIRT and the executives     # a task, evidence … of another incident under this one's URL: nobody
+TRIAGE = "L F F A F A F A H H"      # deciding a report of the queue: the CSIRT and the executives
+REGISTER = "L F F A F F F A H H"    # keeping the risk register (assessments, findings, changes, near misses): CSIRT, admin     # a task, evidence … of another incident under this one's URL: nobody
 
 EXPECTED: dict[tuple, str] = {
     # pages that need no sign-in
@@ -151,6 +152,23 @@ EXPECTED: dict[tuple, str] = {
     ("api.create_report", "POST"): CREATE,
     ("api.list_reports", "GET"): OVERSEE,
     ("api.open_report", "POST"): TRIAGE,
+    # the risk register (issue 17): read as the reviews are, kept by the CSIRT and admins
+    ("risks.index", "GET"): SIGNED_IN,
+    ("risks.show", "GET"): OVERSEE,
+    ("risks.assess", "POST"): REGISTER,
+    ("risks.add_finding", "POST"): REGISTER,
+    ("risks.resolve_finding", "POST"): REGISTER,
+    ("risks.add_circumstance", "POST"): REGISTER,
+    ("risks.keep_near_miss", "POST"): REGISTER,
+    ("api.show_register", "GET"): OVERSEE,
+    ("api.list_findings", "GET"): OVERSEE,
+    ("api.list_circumstances", "GET"): OVERSEE,
+    ("api.list_near_misses", "GET"): OVERSEE,
+    ("api.create_assessment", "POST"): REGISTER,
+    ("api.create_finding", "POST"): REGISTER,
+    ("api.resolve_finding", "POST"): REGISTER,
+    ("api.create_circumstance", "POST"): REGISTER,
+    ("api.keep_near_miss", "POST"): REGISTER,
 }
 
 # Cells (*row key, actor) where the app is known to answer differently from EXPECTED: the letter it
