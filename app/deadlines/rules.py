@@ -58,6 +58,9 @@ class When(StrictDocument):
 class Due(StrictDocument):
     after: Duration
     after_when_malicious: Duration | None = None
+    # a target time that depends on the incident's severity (the internal chain's ciso_report: the
+    # guideline's 「速やかに」 is sooner for a critical incident); severities not named use `after`
+    by_severity: dict[Literal["critical", "high", "medium", "low"], Duration] | None = None
 
 
 class Encryption(StrictDocument):
@@ -206,6 +209,7 @@ class ReportingFacts:
     held_in: frozenset[str] = frozenset()
     encrypted: bool = False
     public_exposure: bool = False
+    severity: str | None = None
 
     @property
     def personal_data(self) -> bool:
@@ -252,6 +256,8 @@ def counts_from(rule: DeadlineRule, facts: ReportingFacts) -> str:
 
 def due_at(rule: DeadlineRule, facts: ReportingFacts, options: BodyOptions) -> dt.datetime:
     after = rule.due.after_when_malicious if facts.malicious and rule.due.after_when_malicious else rule.due.after
+    if rule.due.by_severity and facts.severity in rule.due.by_severity:
+        after = rule.due.by_severity[facts.severity]
     delay = parse_duration(after)
     if rule.kind.endswith("_preliminary") and options.preliminary_days:
         delay = dt.timedelta(days=options.preliminary_days)

@@ -52,7 +52,7 @@ def facts_of(incident: Incident) -> ReportingFacts:
         financial_damage=incident.pd_financial_damage, malicious=incident.pd_malicious,
         ordinance_sensitive=incident.pd_ordinance_sensitive, segments=frozenset(incident.network_segments or ()),
         held_in=frozenset(incident.pd_held_in or ()), encrypted=incident.pd_encrypted,
-        public_exposure=incident.pd_public_exposure,
+        public_exposure=incident.pd_public_exposure, severity=incident.severity,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deadlines.support import API, INTERNAL, by_kind, create, due, file, get, pd
+from tests.deadlines.support import API, INTERNAL, by_kind, create, due, file, get, patch, pd
 from tests.workflow.helpers import assert_error, finish_required, move
 
 AUTO_NOTE = "インシデントの記録から自動的に記録しました。"
@@ -172,3 +172,24 @@ def test_a_reporter_sees_only_deadlines_of_incidents_they_reported(client, facto
     create(client, factory.headers(factory.user({"ageo": ["csirt"]})), **pd(persons=150))
     items = client.get("/api/v1/deadlines", headers=factory.headers(reporter)).json["items"]
     assert len(items) == 6 and {i["incident"]["id"] for i in items} == {mine["id"]}
+
+
+@pytest.mark.parametrize(("facts", "severity", "ciso_due"), [
+    ({"network_segments": ["mynumber"], "impacts": ["outage"]}, "critical", "2026-11-20T02:00:00Z"),  # 1 h
+    (pd(sensitive=True, persons=3), "high", "2026-11-20T05:00:00Z"),                              # 4 h
+    (pd(persons=3), "medium", "2026-11-21T01:00:00Z"),                                            # 1 d
+])
+def test_the_ciso_report_is_due_sooner_the_more_serious_the_incident(client, factory, facts, severity, ciso_due):
+    """Issue 17, item 5: CSIRT reports to the CISO 「速やかに」; the target time follows the severity."""
+    headers = factory.headers(factory.user({"ageo": ["csirt"]}))
+    incident = create(client, headers, **facts)
+    assert incident["severity"] == severity
+    assert due(incident, "internal_deadlines")["ciso_report"] == ciso_due
+
+
+def test_raising_the_severity_brings_the_ciso_report_forward(client, factory):
+    headers = factory.headers(factory.user({"ageo": ["csirt"]}))
+    incident = create(client, headers, **pd(persons=3))
+    assert due(incident, "internal_deadlines")["ciso_report"] == "2026-11-21T01:00:00Z"
+    raised = patch(client, headers, incident, personal_data={"involved": True, "persons": 3, "sensitive": True})
+    assert raised["severity"] == "high" and due(raised, "internal_deadlines")["ciso_report"] == "2026-11-20T05:00:00Z"
