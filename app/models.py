@@ -4,7 +4,7 @@ from app.auth.models import ApiToken, LoginFailure, Membership, User  # noqa: F4
 from app.core.db import Base  # noqa: F401
 from app.deadlines.models import Deadline  # noqa: F401
 from app.escalation.models import Escalation, RosterPolicy  # noqa: F401
-from app.incidents.models import Evidence, Incident, ReferenceCounter, Task, TimelineEvent  # noqa: F401
+from app.incidents.models import Evidence, Incident, IncidentMember, ReferenceCounter, Task, TimelineEvent  # noqa: F401
 from app.intake.models import Report, ReportAddition  # noqa: F401
 from app.jobs.models import TickJob  # noqa: F401
 from app.notifications.models import Notification, NotificationChoice, OnCallOverride, OnCallRotation  # noqa: F401

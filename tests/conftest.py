@@ -27,7 +27,7 @@ from app.organizations.services import sync_organizations
 # start a second Playwright while the first one's event loop runs in this thread, which it refuses.
 pytest_plugins = ("tests.browser.fixtures",)
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATA_TABLES = ("risk_near_misses", "risk_findings", "risk_circumstances", "risk_assessments", "tick_jobs", "login_failures", "report_additions", "notifications", "notification_choices", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
+DATA_TABLES = ("incident_people", "risk_near_misses", "risk_findings", "risk_circumstances", "risk_assessments", "tick_jobs", "login_failures", "report_additions", "notifications", "notification_choices", "recommendations", "post_incident_records", "deadlines", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
                "evidence", "reports", "tasks", "timeline_events", "audit_log", "audit_head", "incidents", "reference_counters", "api_tokens",
                "memberships", "revoked_sessions", "users")
 

@@ -206,6 +206,7 @@ SEEDS: dict[str, list[tuple[str, dict]]] = {
     "0011": [("tick_jobs", {"name": "intake", "due_at": at(23, 10), "started_at": at(23, 9, 59)})],
     "0013": [("revoked_sessions", {"sid": "b6f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4", "user_id": 1, "revoked_at": at(23, 11),
                                    "expires_at": at(23, 23)})],
+    "0016": [("notification_choices", {"user_id": 1, "kind": "mentioned", "in_app": True, "email": False})],
     "0015": [
         ("risk_assessments", {"id": 1, "organization_id": 1, "threat_category": "intentional", "subcategory": "malware",
                               "asset_class": "confidentiality:2", "segment": "lgwan", "likelihood": 2, "loss": 3,
@@ -278,6 +279,8 @@ EXPECTED = {
     "0016": ({"notifications": {"read_at": None, "detail": None},  # every message unread
               "users": {"webhook_preset": "generic"}},
              "UPDATE users SET webhook_preset = 'teamz' WHERE id = 1"),
+    "0017": ({}, "INSERT INTO incident_people (incident_id, user_id, role, added_at) VALUES "  # one owner at most
+                 "(1, 1, 'owner', '2026-11-23 00:00:00'), (1, 2, 'owner', '2026-11-23 00:00:00')"),
 }
 
 

@@ -98,7 +98,9 @@ FIELD_PERMISSIONS: dict[str, dict[str, Permission]] = {
                         # may come from whoever reports
                         "recognized_at": P.INCIDENT_EDIT, "personal_data.encrypted": P.INCIDENT_EDIT,
                         "organ": P.INCIDENT_CREATE, "personal_data.held_in": P.INCIDENT_CREATE,
-                        "personal_data.public_exposure": P.INCIDENT_CREATE},
+                        "personal_data.public_exposure": P.INCIDENT_CREATE,
+                        # who works the case is the CSIRT's choice, not the reporter's
+                        "owner": P.INCIDENT_WORK, "members": P.INCIDENT_WORK},
     "incident.update": {"severity": P.INCIDENT_OVERRIDE_SEVERITY, "severity_reason": P.INCIDENT_OVERRIDE_SEVERITY,
                         "recognized_at": P.INCIDENT_EDIT, "personal_data.encrypted": P.INCIDENT_EDIT,
                         "organ": P.INCIDENT_EDIT, "personal_data.held_in": P.INCIDENT_EDIT,

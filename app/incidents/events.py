@@ -17,6 +17,8 @@ order of the announcements, which is this, per service:
   `facts_changed` (deadlines: the chain's internal duties met by the stage).
 - acknowledge (escalation.services): `facts_changed` (deadlines: the clocks that run from the
   acknowledgement), described in the "acknowledged" entry.
+- open_incident / update_incident with owner or members (incidents.people): `assigned`
+  (notifications: who was made owner or member is told, unless they did it themselves).
 - add_note (incidents.notes): `note_added` (notifications: the people it mentions are told).
 - update_task / add_task with an assignee (incidents.tasks): `task_assigned` (notifications: the
   assignee is told, unless they assigned it themselves).
@@ -42,6 +44,7 @@ reopened = _signals.signal("incident-reopened")  # (incident)
 # for the people concerned (app/notifications/subscriptions.py): nothing answers them
 note_added = _signals.signal("incident-note-added")  # (incident, actor, note: the timeline entry)
 task_assigned = _signals.signal("incident-task-assigned")  # (incident, actor, task, assignee, entry)
+assigned = _signals.signal("incident-assigned")  # (incident, actor, people: [(user, "owner"/"member")], cause)
 checklist_conditions = _signals.signal("incident-checklist-conditions")  # (incident) -> set[str]
 
 

@@ -29,6 +29,9 @@ class IncidentSummary(Answer):
     updated_at: dt.datetime
     acknowledged_at: dt.datetime | None = Field(description="the first acknowledgement")
     version: int
+    owner: str | None = Field(description="主担当: the e-mail of a person of the body who may work incidents; set "
+                                          "by POST and PATCH (`owner`, null to clear; another person is 422 "
+                                          "`fields.owner`); the list filters by `owner` (an e-mail, or `me`)")
 
 
 class SeverityOverride(Answer):
@@ -80,6 +83,9 @@ class IncidentDetail(IncidentSummary):
     recognized_at: dt.datetime | None = Field(description="when the body knew of a reportable situation; not before "
                                                           "detected_at, not in the future; null: the statutory reports "
                                                           "count from detected_at")
+    members: list[str] = Field(description="担当メンバー: e-mails, by name; set by POST and PATCH as the whole list "
+                                           "(at most 20; anyone who may not work the body's incidents is 422 "
+                                           "`fields.members`)")
     organ: str | None = Field(description="the 機関 of the body the incident concerns (its profile's reporting.organs, "
                                           "e.g. `gikai` for a city's 議会); null: the body itself. Chooses the reporting "
                                           "rules; 422 `fields.organ` for a code the body's profile does not list")

@@ -60,6 +60,10 @@ Code = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
 Description = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(_no_nul)]
 
 
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
+                                        pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
 class PersonalData(StrictInput):
     involved: bool = False
     persons: int = Field(default=0, ge=0, le=200_000_000)
@@ -89,6 +93,8 @@ class IncidentFields(StrictInput):
     impacts: list[Impact] | None = Field(default=None, max_length=10)
     asset_classes: dict[Code, Code] | None = Field(default=None, max_length=10)
     personal_data: PersonalData | None = None
+    owner: Email | None = None  # 主担当: a person of the body who may work incidents
+    members: list[Email] | None = Field(default=None, max_length=20)  # 担当メンバー: the whole list
 
 
 class IncidentCreate(IncidentFields):
@@ -110,6 +116,7 @@ class IncidentUpdate(IncidentFields, PatchInput):
 
 class IncidentQuery(PagedQuery):
     organization: Code | None = None
+    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_no_nul)] | None = None
     threat_category: Code | None = None
     stage: Stage | None = None
     severity: Severity | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.core.markdown import render_markdown
 from app.core.timeutil import iso_utc
+from app.incidents import people
 from app.incidents.models import Evidence, Incident, Task, TimelineEvent
 from app.organizations.services import get_profile
 
@@ -15,7 +16,7 @@ def list_row(row) -> dict:
     body = row._asdict()
     for name in TIME_FIELDS:
         body[name] = iso_utc(body[name])
-    del body["organization_name"]
+    del body["organization_name"], body["owner_name"]
     return body
 
 
@@ -35,7 +36,13 @@ def incident_summary(incident: Incident) -> dict:
         "updated_at": iso_utc(incident.updated_at),
         "acknowledged_at": iso_utc(incident.acknowledged_at),
         "version": incident.version,
+        "owner": owner_email(incident),
     }
+
+
+def owner_email(incident: Incident) -> str | None:
+    owner = people.owner_of(incident)
+    return owner.email if owner else None
 
 
 def incident_detail(incident: Incident, severity_basis: str | None = None) -> dict:
@@ -48,6 +55,7 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "personal_data": personal_data_json(incident),
         "recognized_at": iso_utc(incident.recognized_at),
         "organ": incident.organ,
+        "members": [u.email for u in people.members_of(incident)],
         "reporting_rules": get_profile(incident.organization.code).reporting.rules_for(incident.organ),
         "computed_severity": incident.computed_severity,
         "severity_basis": severity_basis,

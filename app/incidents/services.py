@@ -7,18 +7,19 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.playbooks import playbooks
 from app.core.timeutil import CLOCK_SKEW, display_zone, format_display, now_utc
-from app.incidents import events, timeline
+from app.incidents import events, people, timeline
 from app.incidents.access import authorize, organization_for_input, readable_organizations, visibility_clause
-from app.incidents.models import SEVERITY_ORDER, Incident, IncidentCount, ReferenceCounter, Stage
+from app.incidents.models import SEVERITY_ORDER, Incident, IncidentCount, IncidentMember, ReferenceCounter, Stage
 from app.incidents.schemas import IncidentCreate, IncidentFields, IncidentQuery, IncidentUpdate
 from app.incidents.severity import Facts, asset_ranks, derive_severity
 from app.incidents.tasks import sync_playbook_tasks
@@ -188,6 +189,7 @@ def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | N
     _check_against_profile(profile, data, data.threat_category)
     authorize(user, org.id, "incident.create", sent_fields(data),
               _l("この団体のインシデントを登録する権限がありません。"))
+    people.check_people(org.id, data.owner, data.members, data.model_fields_set)
     now = now_utc()
     year = now.astimezone(display_zone()).year
     number = _next_reference_number(org.id, year)
@@ -218,6 +220,7 @@ def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | N
                      "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines}
                     | ({"recorded_late": True, "reported_at": data.reported_at, "acknowledged_at": data.acknowledged_at}
                        if paper else {}))
+    people.assign_people(user, incident, data.owner, data.members, data.model_fields_set)
     sync_playbook_tasks(incident, user)
     events.announce(events.opened, incident, actor=user)
     return incident
@@ -238,6 +241,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
               _l("このインシデントを編集する権限がありません。"))
     if data.version != incident.version:
         raise Conflict(_("他の担当者が先に更新しました。再読み込みしてください。"), {"version": _("現在の版は %(v)s です。", v=incident.version)})
+    people.check_people(incident.organization_id, data.owner, data.members, data.model_fields_set)
     tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "recognized_at", "organ", "source",
                "network_segments", "impacts", "asset_classes", "severity", "severity_reason")
     before = {name: getattr(incident, name) for name in tracked} | {"personal_data": _personal_data(incident)}
@@ -266,6 +270,8 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
             sync_playbook_tasks(incident, user)
         if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
             events.announce(events.severity_raised, incident, actor=user)
+    for name in people.assign_people(user, incident, data.owner, data.members, data.model_fields_set):
+        changes[name] = (None, None)  # each on its own timeline entry
     return changes
 
 
@@ -282,12 +288,15 @@ def _day_bound(value: dt.datetime | dt.date, end: bool) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=display_zone())
 
 
+OWNER = aliased(User, name="owner")
+OWNERSHIP = aliased(IncidentMember, name="ownership")
 # A list row is a plain row of these columns (no ORM objects, no long text or JSON columns).
 LIST_COLUMNS = (
     Incident.id, Incident.reference, Incident.title, Incident.threat_category, Incident.subcategory,
     Incident.severity, Incident.stage, Incident.source, Incident.detected_at, Incident.created_at,
     Incident.updated_at, Incident.acknowledged_at, Incident.version,
     Organization.code.label("organization"), Organization.name.label("organization_name"),
+    OWNER.email.label("owner"), OWNER.name.label("owner_name"),
 )
 
 
@@ -312,11 +321,16 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
         bound = _day_bound(query.detected_to, end=True)
         conditions.append(Incident.detected_at < bound if isinstance(query.detected_to, dt.date)
                           and not isinstance(query.detected_to, dt.datetime) else Incident.detected_at <= bound)
+    if query.owner:
+        owner_id = user.id if query.owner == "me" else db.session.scalar(
+            select(User.id).where(func.lower(User.email) == query.owner.lower()))
+        conditions.append(Incident.id.in_(select(IncidentMember.incident_id).where(
+            IncidentMember.user_id == owner_id, IncidentMember.role == "owner")) if owner_id is not None else false())
     if query.q:
         needle = normalize_for_search(query.q)
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(Incident.search_text.like(pattern, escape="\\"))
-    total = None if query.q or query.detected_from or query.detected_to else _counted_total(full, org_ids, filters)
+    total = None if query.q or query.detected_from or query.detected_to or query.owner else _counted_total(full, org_ids, filters)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(Incident).where(*conditions))
     newest_first = (Incident.detected_at.desc(), Incident.id.desc())
@@ -328,7 +342,9 @@ def list_incidents(user: User, query: IncidentQuery) -> tuple[list[Row], int]:
             .limit(query.per_page).offset((query.page - 1) * query.per_page).subquery())
     rows = db.session.execute(
         select(*LIST_COLUMNS).join(page, page.c.id == Incident.id)
-        .join(Organization, Organization.id == Incident.organization_id).order_by(*newest_first)
+        .join(Organization, Organization.id == Incident.organization_id)
+        .outerjoin(OWNERSHIP, (OWNERSHIP.incident_id == Incident.id) & (OWNERSHIP.role == "owner"))
+        .outerjoin(OWNER, OWNER.id == OWNERSHIP.user_id).order_by(*newest_first)
     )
     return list(rows), total
 

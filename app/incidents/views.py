@@ -17,7 +17,7 @@ from app.deadlines.serializers import time_left
 from app.deadlines.services import deadlines_of, excluded_deadlines, incident_rules
 from app.escalation.queries import notifications_of
 from app.escalation.services import escalation_summary
-from app.incidents import conflicts, evidence, services, tasks, timeline
+from app.incidents import conflicts, evidence, people, services, tasks, timeline
 from app.incidents.access import can, get_incident
 from app.incidents.forms import IncidentEditForm, IncidentForm, fill_choices, form_to_input
 from app.incidents.models import Incident, Severity, Stage
@@ -164,7 +164,7 @@ def show(incident_id: int):
         escalation=escalation_summary(incident), notifications=notifications_of(incident),
         deadlines=deadlines_of(incident), notices=rules.notices, rules=rules, excluded=excluded_deadlines(incident),
         organ=profile.reporting.organ(incident.organ), record=record_for(incident),
-        time_left=time_left, now=now_utc(),
+        time_left=time_left, now=now_utc(), owner=people.owner_of(incident), incident_members=people.members_of(incident),
     )
 
 

@@ -21,7 +21,15 @@ def _task_assigned(incident, actor=None, task=None, assignee=None, entry=None, *
                   about=task.id, cause=entry.id)
 
 
+def _assigned(incident, actor=None, people=(), cause=None, **_data) -> None:
+    who = actor.name if actor else "システム"
+    for role, label in (("owner", "主担当"), ("member", "担当メンバー")):
+        chosen = [person for person, as_what in people if as_what == role and (actor is None or person.id != actor.id)]
+        personal.tell(chosen, incident, "assigned", f"{who} 様があなたを{label}に指定しました", about=incident.id, cause=cause)
+
+
 def connect() -> None:
     messages.register(personal.KINDS, personal.NOTICE)
     events.note_added.connect(_note_added)
     events.task_assigned.connect(_task_assigned)
+    events.assigned.connect(_assigned)

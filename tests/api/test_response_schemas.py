@@ -141,8 +141,8 @@ def test_reports_organizations_audit_and_errors_answer_as_documented(client, peo
 def test_an_undocumented_field_or_a_wrong_type_fails_the_check(client, people):
     incident = create(client, people["csirt"])
     assert not _problems("get", "/api/v1/incidents/{id}", 200, incident)
-    assert _problems("get", "/api/v1/incidents/{id}", 200, incident | {"owner": None}) == [
-        "[]: Additional properties are not allowed ('owner' was unexpected)"]
+    assert _problems("get", "/api/v1/incidents/{id}", 200, incident | {"watchers": None}) == [
+        "[]: Additional properties are not allowed ('watchers' was unexpected)"]
     assert _problems("get", "/api/v1/incidents/{id}", 200, incident | {"version": "1"}) == [
         "['version']: \"1\" is not of type \"integer\""]
     row = dict(incident["internal_deadlines"][0], overdue=None)

@@ -71,6 +71,10 @@ REQUESTS = {
         "personal_data": PD | {"held_in": ["my_number_use"]}}),
     ("incident.create", "personal_data.public_exposure"): lambda t: ("POST", API, CREATE | {
         "personal_data": PD | {"public_exposure": True}}),
+    ("incident.create", "owner"): lambda t: ("POST", API, CREATE | {"owner": t.worker}),
+    ("incident.create", "members"): lambda t: ("POST", API, CREATE | {"members": [t.worker]}),
+    ("incident.update", "owner"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {"version": t.version, "owner": t.worker}),
+    ("incident.update", "members"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {"version": t.version, "members": [t.worker]}),
     ("incident.update", None): lambda t: ("PATCH", f"{API}/{t.incident_id}", {"version": t.version, "title": "件名を訂正"}),
     ("incident.update", "recognized_at"): lambda t: ("PATCH", f"{API}/{t.incident_id}", {
         "version": t.version, "recognized_at": RECOGNIZED}),

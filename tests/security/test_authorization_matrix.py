@@ -240,6 +240,8 @@ FIELD_EXPECTED: dict[tuple[str, str | None], str] = {
     ("incident.create", "organ"):                         "A A A A F A",
     ("incident.create", "personal_data.held_in"):         "A A A A F A",
     ("incident.create", "personal_data.public_exposure"): "A A A A F A",
+    ("incident.create", "owner"):                         "F A A A F A",   # who works it: those who work incidents
+    ("incident.create", "members"):                       "F A A A F A",
     ("page:incident.create", None):              "A A A A F A",
     ("page:incident.create", "reported_at"):     "F A A A F A",
     ("page:incident.create", "acknowledged_at"): "F A A A F A",
@@ -253,6 +255,8 @@ FIELD_EXPECTED: dict[tuple[str, str | None], str] = {
     ("incident.update", "organ"):                         "F A F A F A",
     ("incident.update", "personal_data.held_in"):         "F A F A F A",
     ("incident.update", "personal_data.public_exposure"): "F A F A F A",
+    ("incident.update", "owner"):                         "F A F A F A",
+    ("incident.update", "members"):                       "F A F A F A",
     ("stage.move", None):                   "F A F A F A",   # 409 for open required tasks counts as allowed
     ("stage.move", "override"):             "F F F A F A",   # past open required tasks: executives only
     ("task.create", None):                  "F A A A F A",

@@ -11,6 +11,7 @@ from app.incidents.models.incidents import (
     Impact,
     Incident,
     IncidentCount,
+    IncidentMember,
     ReferenceCounter,
     Severity,
     Source,
@@ -21,5 +22,5 @@ from app.incidents.models.timeline import TimelineEvent
 
 __all__ = [
     "Evidence", "HELD_IN_LABELS", "HeldIn", "IMPACT_LABELS", "SEVERITY_LABELS", "SEVERITY_ORDER", "SOURCE_LABELS", "STAGE_LABELS",
-    "Impact", "Incident", "IncidentCount", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
+    "Impact", "Incident", "IncidentCount", "IncidentMember", "ReferenceCounter", "Severity", "Source", "Stage", "Task", "TimelineEvent",
 ]

@@ -180,6 +180,24 @@ class Incident(Base):
 
 
 
+class IncidentMember(Base):
+    """A person who works the incident: its owner (主担当, one at most) or a member (担当メンバー).
+    A table of its own, so that the incidents table (and its count triggers) is never rebuilt."""
+
+    __tablename__ = "incident_people"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'member')", name="role_known"),
+        Index("uq_incident_people_one_owner", "incident_id", unique=True,
+              sqlite_where=text("role = 'owner'"), postgresql_where=text("role = 'owner'")),
+        Index("ix_incident_people_user", "user_id", "role", "incident_id"),  # my work; the list's owner=me
+    )
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+    added_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
 class ReferenceCounter(Base):
     """Last reference number per body and year; incremented under a row lock, so gapless."""
 
