@@ -22,7 +22,8 @@ TABLES = {"organizations", "users", "api_tokens", "incidents", "incident_counts"
           "tasks", "timeline_events", "evidence", "audit_log", "audit_head",
           "notifications", "escalations", "oncall_overrides", "oncall_rotations", "roster_policies",
           "deadlines", "post_incident_records", "recommendations", "login_failures", "reports", "report_additions", "revoked_sessions",
-          "risk_assessments", "risk_near_misses", "risk_findings", "risk_circumstances"}
+          "risk_assessments", "risk_near_misses", "risk_findings", "risk_circumstances", "notification_choices",
+          "incident_people"}
 
 
 def test_single_linear_history():
