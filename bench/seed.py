@@ -119,7 +119,7 @@ def _incident_facts(rng: random.Random, profile) -> dict:
     flags = {name: involved and rng.random() < p for name, p in
              (("sensitive", 0.1), ("my_number", 0.04), ("financial_damage", 0.05), ("malicious", 0.1))}
     return {
-        "threat_category": category.code, "subcategory": sub, "network_segments": segments, "impacts": impacts,
+        "threat_category": category.code, "subcategory": sub, "network_segments": segments, "impacts": impacts, "pd_held_in": [],
         "impact_outage": "outage" in impacts, "asset_classes": assets, "pd_involved": involved, "pd_persons": persons,
         **{f"pd_{name}": value for name, value in flags.items()},
         "title": f"{rng.choice(TITLES[category.code])}（{rng.choice(DEPARTMENTS)}）",
