@@ -28,9 +28,10 @@ def test_exact_due_times_from_detected_at(client, factory):
     headers = factory.headers(factory.user({"ageo": ["csirt"]}))
     incident = create(client, headers, **pd(persons=150))
     assert due(incident) == {"ppc_preliminary": PRELIM, "ppc_final": FINAL30}
+    assert incident["severity"] == "high"  # 150 persons: the CISO hears within 4 h (issue 17, item 5)
     assert due(incident, "internal_deadlines") == {
         "internal_manager_report": "2026-11-20T02:00:00Z", "internal_chief_report": "2026-11-20T05:00:00Z",
-        "csirt_assessment": "2026-11-21T01:00:00Z", "ciso_report": "2026-11-21T01:00:00Z"}
+        "csirt_assessment": "2026-11-21T01:00:00Z", "ciso_report": "2026-11-20T05:00:00Z"}
     prelim = by_kind(incident)["ppc_preliminary"]
     assert prelim["category"] == "regulatory" and prelim["origin"] == "rule"
     assert prelim["authority"] == "個人情報保護委員会" and "第68条" in prelim["source"]
