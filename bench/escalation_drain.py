@@ -48,6 +48,7 @@ from app.escalation.models import Escalation, EscalationState
 from app.escalation.policy import expand, levels_for
 from app.incidents.models import Incident
 from app.jobs import ticker
+from app.notifications import delivery
 from app.notifications.models import Notification, NotificationStatus
 from app.organizations.models import Organization
 from bench import seed
@@ -162,15 +163,16 @@ def outstanding() -> tuple[int, int]:
 
 
 class Timers:
-    """Wraps the ticker's module functions in this process only (tick() calls them by global name)."""
+    """Wraps module functions in this process only, where their callers look them up by global
+    name: the jobs in app.jobs.ticker, a message's delivery in app.notifications.delivery."""
 
     def __init__(self):
         self.totals: Counter[str] = Counter()
         self.saved = {}
 
-    def wrap(self, name: str) -> None:
-        original = getattr(ticker, name)
-        self.saved[name] = original
+    def wrap(self, module, name: str) -> None:
+        original = getattr(module, name)
+        self.saved[(module, name)] = original
 
         def timed(*args, **kwargs):
             started = time.perf_counter()
@@ -178,11 +180,11 @@ class Timers:
                 return original(*args, **kwargs)
             finally:
                 self.totals[name] += time.perf_counter() - started
-        setattr(ticker, name, timed)
+        setattr(module, name, timed)
 
     def restore(self) -> None:
-        for name, original in self.saved.items():
-            setattr(ticker, name, original)
+        for (module, name), original in self.saved.items():
+            setattr(module, name, original)
 
 
 def _is_claim(statement: str) -> bool:
@@ -238,8 +240,8 @@ class SqlProbe:
 
 def drain_in_process(app, profile: bool) -> dict:
     timers = Timers()
-    for name in ("fire_due_steps", "deliver_due", "_deliver"):
-        timers.wrap(name)
+    for module, name in ((ticker, "fire_due_steps"), (ticker, "deliver_due"), (delivery, "_deliver")):
+        timers.wrap(module, name)
     profiler = cProfile.Profile() if profile else None
     ticks = []
     started = time.perf_counter()
