@@ -62,6 +62,9 @@ incidents = Table(
     Column("created_at", DateTime(timezone=True)), Column("updated_at", DateTime(timezone=True)),
     Column("acknowledged_at", DateTime(timezone=True)), Column("version", Integer),
 )
+people = Table("incident_people", _meta, Column("incident_id", Integer), Column("user_id", Integer),
+               Column("role", String))  # the owner (主担当) the list shows
+users = Table("users", _meta, Column("id", Integer, primary_key=True), Column("email", String))
 # Which roles read all of a body's incidents: taken once from the app's role table, the only app import here.
 READ_ALL_ROLES = {role.value for role, granted in ROLE_PERMISSIONS.items() if Permission.INCIDENT_READ_ALL in granted}
 
@@ -102,8 +105,10 @@ def bare_app(url: str, user_id: int) -> Flask:
         with engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(incidents).where(*conditions)).scalar_one()
             rows = conn.execute(
-                select(incidents, organizations.c.code.label("organization"))
+                select(incidents, organizations.c.code.label("organization"), users.c.email.label("owner"))
                 .join(organizations, organizations.c.id == incidents.c.organization_id)
+                .outerjoin(people, and_(people.c.incident_id == incidents.c.id, people.c.role == "owner"))
+                .outerjoin(users, users.c.id == people.c.user_id)
                 .where(*conditions)
                 .order_by(incidents.c.detected_at.desc(), incidents.c.id.desc())
                 .limit(per_page).offset((page - 1) * per_page)
@@ -113,7 +118,7 @@ def bare_app(url: str, user_id: int) -> Flask:
             "threat_category": r["threat_category"], "subcategory": r["subcategory"], "severity": r["severity"],
             "stage": r["stage"], "source": r["source"], "detected_at": _iso(r["detected_at"]),
             "created_at": _iso(r["created_at"]), "updated_at": _iso(r["updated_at"]),
-            "acknowledged_at": _iso(r["acknowledged_at"]), "version": r["version"],
+            "acknowledged_at": _iso(r["acknowledged_at"]), "version": r["version"], "owner": r["owner"],
         } for r in rows]
         return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 
