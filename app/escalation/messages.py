@@ -10,14 +10,13 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.core.db import db
-from app.core.playbooks import playbooks
 from app.incidents.models import Incident, Task
-from app.notifications.channels import address, incident_url
+from app.notifications.channels import SEVERITY_JA, address, incident_url
 from app.notifications.messages import MessageKind
 from app.notifications.models import Channel, Notification
+from app.organizations.services import get_profile
 
 EVENTS = ("escalation", "escalation_inform", "nobody_reachable")
-SEVERITY_JA = {"critical": "緊急", "high": "高", "medium": "中", "low": "低"}
 ACK_SALT = "incident-acknowledge"
 
 
@@ -30,9 +29,9 @@ def ack_link(notification: Notification) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + f"/ack/{token}"  # built by the ticker, outside any request
 
 
-def what_to_do(rows: list[Notification], _incidents: dict[int, Incident]) -> dict[int, list[str]]:
-    """Up to five open required tasks of each incident's current stage, for the e-mails of a batch."""
-    todo: dict[int, list[str]] = {n.incident_id: [] for n in rows if n.channel == Channel.EMAIL.value}
+def open_required_titles(incident_ids: list[int], limit: int = 5) -> dict[int, list[str]]:
+    """Up to `limit` open required tasks of each incident's current stage: what to do now."""
+    todo: dict[int, list[str]] = {incident_id: [] for incident_id in incident_ids}
     if not todo:
         return todo
     found = db.session.execute(
@@ -40,9 +39,14 @@ def what_to_do(rows: list[Notification], _incidents: dict[int, Incident]) -> dic
         .where(Task.incident_id.in_(list(todo)), Task.stage == Incident.stage, Task.required.is_(True),
                Task.done.is_(False)).order_by(Task.incident_id, Task.position, Task.id))
     for incident_id, title in found:
-        if len(todo[incident_id]) < 5:
+        if len(todo[incident_id]) < limit:
             todo[incident_id].append(title)
     return todo
+
+
+def what_to_do(rows: list[Notification], _incidents: dict[int, Incident]) -> dict[int, list[str]]:
+    """The e-mails of a delivery batch: their incidents' open required tasks, in one query."""
+    return open_required_titles(list({n.incident_id for n in rows if n.channel == Channel.EMAIL.value}))
 
 
 def withhold_details(incident: Incident) -> bool:
@@ -51,8 +55,8 @@ def withhold_details(incident: Incident) -> bool:
 
 
 def email_message(notification: Notification, incident: Incident, todo: dict[int, list[str]]) -> MIMEText:
-    category = next((c.label for c in playbooks().profiles[incident.organization.code].threat_categories
-                     if c.code == incident.threat_category), incident.threat_category)
+    found = get_profile(incident.organization.code).category(incident.threat_category)
+    category = found.label if found else incident.threat_category
     urgent = "【緊急】" if incident.severity == "critical" else ""
     body = [
         f"{notification.user.name} 様", "",

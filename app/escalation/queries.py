@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.core.db import db
 from app.core.timeutil import iso_utc
-from app.escalation.messages import EVENTS, what_to_do, withhold_details
+from app.escalation.messages import EVENTS, open_required_titles, withhold_details
 from app.escalation.models import Escalation
 from app.escalation.services import escalation_summary
 from app.incidents.models import Incident
@@ -46,6 +46,5 @@ def ack_brief(incident: Incident, escalation: Escalation | None) -> AckBrief:
             .where(Notification.escalation_id == escalation.id, Notification.event.in_(EVENTS))
             .group_by(User.name, Notification.role).order_by(func.min(Notification.id)))
         paged = [(name, role or "") for name, role in rows]
-    todo = what_to_do([Notification(incident_id=incident.id, channel="email")], {incident.id: incident})
     summary = None if withhold_details(incident) else (incident.description or "")[:300]
-    return AckBrief(summary, paged, todo.get(incident.id, []))
+    return AckBrief(summary, paged, open_required_titles([incident.id])[incident.id])

@@ -18,38 +18,29 @@ OWNER, MEMBER = "owner", "member"
 NOT_A_WORKER = "この団体でインシデント対応を行える担当者ではありません（監査担当・職員・他団体の方は指定できません）。"
 
 
-def _people(incident: Incident, role: str) -> list[User]:
-    return list(db.session.scalars(select(User).join(IncidentMember, IncidentMember.user_id == User.id)
-                                   .where(IncidentMember.incident_id == incident.id, IncidentMember.role == role)
-                                   .order_by(User.name, User.id)))
+def people_of(incident: Incident) -> tuple[User | None, list[User]]:
+    """(owner, members by name), in one query."""
+    rows = db.session.execute(select(User, IncidentMember.role).join(IncidentMember, IncidentMember.user_id == User.id)
+                              .where(IncidentMember.incident_id == incident.id).order_by(User.name, User.id)).all()
+    return next((u for u, role in rows if role == OWNER), None), [u for u, role in rows if role == MEMBER]
 
 
-def members_of(incident: Incident) -> list[User]:
-    return _people(incident, MEMBER)
-
-
-def owner_of(incident: Incident) -> User | None:
-    found = _people(incident, OWNER)
-    return found[0] if found else None
-
-
-def _resolve(incident: Incident, emails: list[str], field: str) -> list[User]:
+def _resolve(organization_id: int, emails: list[str], field: str) -> list[User]:
     wanted = {e.strip().lower() for e in emails}
     found = {u.email.lower(): u for u in db.session.scalars(
-        workers_of(incident).where(func.lower(User.email).in_(wanted)).distinct())} if wanted else {}
+        workers_of(organization_id).where(func.lower(User.email).in_(wanted)).distinct())} if wanted else {}
     missing = sorted(wanted - found.keys())
     if missing:
         raise ValidationFailed(_("入力内容に誤りがあります。"), {field: _(NOT_A_WORKER) + f" ({', '.join(missing)})"})
     return [found[e] for e in sorted(wanted)]
 
 
-def check_people(organization_id: int, owner: str | None, members: list[str] | None, sent: set[str]) -> None:
-    """422 naming `owner` / `members` before anything is written."""
-    incident = Incident(organization_id=organization_id)  # not added: only its body is read
-    if "owner" in sent and owner:
-        _resolve(incident, [owner], "owner")
-    if "members" in sent and members:
-        _resolve(incident, members, "members")
+def resolve_people(organization_id: int, owner: str | None, members: list[str] | None,
+                   sent: set[str]) -> tuple[list[User] | None, list[User] | None]:
+    """The people sent (None for a field not sent): 422 naming `owner` / `members` before anything
+    is written, so the services call it before they change the incident."""
+    return (_resolve(organization_id, [owner] if owner else [], "owner") if "owner" in sent else None,
+            _resolve(organization_id, members or [], "members") if "members" in sent else None)
 
 
 def _replace(incident: Incident, role: str, people: list[User]) -> None:
@@ -59,18 +50,19 @@ def _replace(incident: Incident, role: str, people: list[User]) -> None:
     db.session.add_all(IncidentMember(incident_id=incident.id, user_id=u.id, role=role) for u in people)
 
 
-def assign_people(actor: User, incident: Incident, owner: str | None, members: list[str] | None,
-                  sent: set[str]) -> list[str]:
-    """Sets what was sent (`owner`: an e-mail or None; `members`: the whole list; a person is owner
-    or member, not both: the owner is left out of the members); answers the fields that changed."""
+def assign_people(actor: User, incident: Incident, owner: list[User] | None, members: list[User] | None) -> list[str]:
+    """Sets what resolve_people found (`owner`: [] to clear; `members`: the whole list; None: not
+    sent). A person is owner or member, not both: the owner is left out of the members. Answers
+    the fields that changed."""
     changed, told, entry = [], [], None
-    if "owner" in sent:
-        person = _resolve(incident, [owner], "owner")[0] if owner else None
-        before = owner_of(incident)
+    before, current_members = people_of(incident)
+    if owner is not None:
+        person = owner[0] if owner else None
         if (before.id if before else None) != (person.id if person else None):
             if person is not None:
                 db.session.execute(delete(IncidentMember).where(IncidentMember.incident_id == incident.id,
                                                                 IncidentMember.user_id == person.id))
+                current_members = [u for u in current_members if u.id != person.id]
             _replace(incident, OWNER, [person] if person else [])
             entry = timeline.record(incident, actor, "owner_changed",
                                     f"主担当: {person.name if person else '（なし）'}（変更前: {before.name if before else 'なし'}）",
@@ -78,10 +70,10 @@ def assign_people(actor: User, incident: Incident, owner: str | None, members: l
             changed.append("owner")
             if person is not None:
                 told.append((person, OWNER))
-    if "members" in sent:
-        owner_now = owner_of(incident)
-        people = [u for u in _resolve(incident, members or [], "members") if not owner_now or u.id != owner_now.id]
-        current = {u.id: u for u in members_of(incident)}
+        before = person
+    if members is not None:
+        people = [u for u in members if not before or u.id != before.id]
+        current = {u.id: u for u in current_members}
         wanted = {u.id: u for u in people}
         if current.keys() != wanted.keys():
             _replace(incident, MEMBER, people)

@@ -36,17 +36,14 @@ def incident_summary(incident: Incident) -> dict:
         "updated_at": iso_utc(incident.updated_at),
         "acknowledged_at": iso_utc(incident.acknowledged_at),
         "version": incident.version,
-        "owner": owner_email(incident),
     }
 
 
-def owner_email(incident: Incident) -> str | None:
-    owner = people.owner_of(incident)
-    return owner.email if owner else None
-
-
 def incident_detail(incident: Incident, severity_basis: str | None = None) -> dict:
+    owner, members = people.people_of(incident)
     return incident_summary(incident) | {
+        "owner": owner.email if owner else None,
+        "members": [u.email for u in members],
         "description": incident.description,
         "description_html": str(render_markdown(incident.description)),
         "network_segments": list(incident.network_segments or ()),
@@ -55,7 +52,6 @@ def incident_detail(incident: Incident, severity_basis: str | None = None) -> di
         "personal_data": personal_data_json(incident),
         "recognized_at": iso_utc(incident.recognized_at),
         "organ": incident.organ,
-        "members": [u.email for u in people.members_of(incident)],
         "reporting_rules": get_profile(incident.organization.code).reporting.rules_for(incident.organ),
         "computed_severity": incident.computed_severity,
         "severity_basis": severity_basis,

@@ -189,7 +189,7 @@ def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | N
     _check_against_profile(profile, data, data.threat_category)
     authorize(user, org.id, "incident.create", sent_fields(data),
               _l("この団体のインシデントを登録する権限がありません。"))
-    people.check_people(org.id, data.owner, data.members, data.model_fields_set)
+    owner, members = people.resolve_people(org.id, data.owner, data.members, data.model_fields_set)
     now = now_utc()
     year = now.astimezone(display_zone()).year
     number = _next_reference_number(org.id, year)
@@ -220,7 +220,7 @@ def open_incident(user: User, data: IncidentCreate, reported_at: dt.datetime | N
                      "severity": incident.severity, "detected_at": incident.detected_at, "deadlines": deadlines}
                     | ({"recorded_late": True, "reported_at": data.reported_at, "acknowledged_at": data.acknowledged_at}
                        if paper else {}))
-    people.assign_people(user, incident, data.owner, data.members, data.model_fields_set)
+    people.assign_people(user, incident, owner, members)
     sync_playbook_tasks(incident, user)
     events.announce(events.opened, incident, actor=user)
     return incident
@@ -241,7 +241,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
               _l("このインシデントを編集する権限がありません。"))
     if data.version != incident.version:
         raise Conflict(_("他の担当者が先に更新しました。再読み込みしてください。"), {"version": _("現在の版は %(v)s です。", v=incident.version)})
-    people.check_people(incident.organization_id, data.owner, data.members, data.model_fields_set)
+    owner, members = people.resolve_people(incident.organization_id, data.owner, data.members, data.model_fields_set)
     tracked = ("title", "description", "threat_category", "subcategory", "detected_at", "recognized_at", "organ", "source",
                "network_segments", "impacts", "asset_classes", "severity", "severity_reason")
     before = {name: getattr(incident, name) for name in tracked} | {"personal_data": _personal_data(incident)}
@@ -270,7 +270,7 @@ def update_incident(user: User, incident: Incident, data: IncidentUpdate) -> dic
             sync_playbook_tasks(incident, user)
         if "severity" in changes and SEVERITY_ORDER[changes["severity"][1]] > SEVERITY_ORDER[changes["severity"][0]]:
             events.announce(events.severity_raised, incident, actor=user)
-    for name in people.assign_people(user, incident, data.owner, data.members, data.model_fields_set):
+    for name in people.assign_people(user, incident, owner, members):
         changes[name] = (None, None)  # each on its own timeline entry
     return changes
 

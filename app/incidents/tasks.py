@@ -89,22 +89,22 @@ def _require_work(user: User, incident: Incident, operation: str, sent: set[str]
     authorize(user, incident.organization_id, operation, sent, _l("このインシデントの作業を行う権限がありません。"))
 
 
-def workers_of(incident: Incident):
+def workers_of(organization_id: int):
     """People of the incident's body who may work it and complete its tasks (not auditors, not
     reporters): the choices for a task's assignee and the incident's owner and members."""
     return select(User).join(Membership).where(
-        Membership.organization_id == incident.organization_id, Membership.active.is_(True),
+        Membership.organization_id == organization_id, Membership.active.is_(True),
         Membership.role.in_(roles_with(Permission.INCIDENT_WORK)))
 
 
 def members_of(incident: Incident) -> list[User]:
     """The assignee choices: those who may complete the task."""
-    return list(db.session.scalars(workers_of(incident).distinct().order_by(User.name)))
+    return list(db.session.scalars(workers_of(incident.organization_id).distinct().order_by(User.name)))
 
 
 def member_by_email(incident: Incident, email: str) -> User:
     """The person a task is assigned to: 422 `assignee` unless they may work incidents of its body."""
-    user = db.session.scalar(workers_of(incident).where(func.lower(User.email) == email.strip().lower()).limit(1))
+    user = db.session.scalar(workers_of(incident.organization_id).where(func.lower(User.email) == email.strip().lower()).limit(1))
     if user is None:
         raise ValidationFailed(_("入力内容に誤りがあります。"),
                                {"assignee": _("この団体でインシデント対応を行える担当者ではありません（監査担当・職員・他団体の方は指定できません）。")})

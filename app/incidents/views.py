@@ -164,7 +164,7 @@ def show(incident_id: int):
         escalation=escalation_summary(incident), notifications=notifications_of(incident),
         deadlines=deadlines_of(incident), notices=rules.notices, rules=rules, excluded=excluded_deadlines(incident),
         organ=profile.reporting.organ(incident.organ), record=record_for(incident),
-        time_left=time_left, now=now_utc(), owner=people.owner_of(incident), incident_members=people.members_of(incident),
+        time_left=time_left, now=now_utc(), people=people.people_of(incident),
     )
 
 

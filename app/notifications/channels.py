@@ -25,6 +25,9 @@ class DeliveryError(Exception):
         self.detail = detail or message
 
 
+# Written into every message whatever the reader's language (the mail, the chat card).
+SEVERITY_JA = {"critical": "緊急", "high": "高", "medium": "中", "low": "低"}
+
 # Shown on the incident page and in the API instead of the connection's own error.
 WEBHOOK_FAILED = "Webhookへの送信に失敗しました。詳細はサーバーのログに記録しています"
 SMTP_FAILED = "SMTP: メールサーバーへの送信に失敗しました。詳細はサーバーのログに記録しています"

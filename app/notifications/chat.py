@@ -17,12 +17,11 @@ from flask import current_app
 
 from app.incidents.models import Incident
 from app.notifications import messages
-from app.notifications.channels import incident_url
+from app.notifications.channels import SEVERITY_JA, incident_url
 from app.notifications.models import Notification
 from app.organizations.services import get_profile
 
 PRESETS = ("generic", "teams", "slack", "lineworks")
-SEVERITY_JA = {"critical": "緊急", "high": "高", "medium": "中", "low": "低"}
 LINEWORKS_TEXT_LIMIT = 2000  # characters of a text message
 
 
@@ -36,8 +35,9 @@ class ChatFacts:
     category: str
     url: str
 
-    def lines(self) -> list[str]:
-        return [f"{self.organization} / 重大度: {self.severity} / 脅威区分: {self.category}", self.url]
+    @property
+    def context(self) -> str:
+        return f"{self.organization} / 重大度: {self.severity} / 脅威区分: {self.category}"
 
 
 def facts(notification: Notification, incident: Incident, context: Any) -> ChatFacts:
@@ -70,12 +70,12 @@ def slack(f: ChatFacts) -> dict:
     return {"text": text, "blocks": [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(f.headline)}*\n"
                                                             f"<{f.url}|[{_slack_escape(f.reference)}] {_slack_escape(f.title)}>"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(f.lines()[0])}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(f.context)}]},
     ]}
 
 
 def lineworks(f: ChatFacts) -> dict:
-    text = "\n".join([f.headline, f"[{f.reference}] {f.title}", *f.lines()])
+    text = "\n".join([f.headline, f"[{f.reference}] {f.title}", f.context, f.url])
     return {"content": {"type": "text", "text": text[:LINEWORKS_TEXT_LIMIT]}}
 
 

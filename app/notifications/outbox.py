@@ -17,12 +17,13 @@ ALL_CHANNELS = frozenset(c.value for c in Channel)
 
 
 def outbox_row(incident: Incident, person: User, role: str, channel: str, event: str, now: dt.datetime,
-               escalation_id: int | None, cycle: int, step: int, level: int, deadline_id: int | None = None) -> dict:
+               escalation_id: int | None, cycle: int, step: int, level: int, deadline_id: int | None = None,
+               detail: str | None = None) -> dict:
     """One outbox row. An in-app message is delivered by being written, so it is born `sent`."""
     in_app = channel == Channel.IN_APP.value
     return {"event_id": str(uuid.uuid4()), "incident_id": incident.id, "escalation_id": escalation_id,
             "deadline_id": deadline_id, "cycle": cycle, "step": step, "level": level, "event": event,
-            "recipient_id": person.id, "recipient": person.email, "role": role, "channel": channel,
+            "recipient_id": person.id, "recipient": person.email, "role": role, "channel": channel, "detail": detail,
             "status": NotificationStatus.SENT.value if in_app else NotificationStatus.PENDING.value,
             "attempts": 1 if in_app else 0, "sent_at": now if in_app else None,
             "next_attempt_at": None if in_app else now, "created_at": now}

@@ -55,7 +55,7 @@ def tell(people: list[User], incident: Incident, kind: str, detail: str, about: 
         channels = channels_for(person, chosen[person.id])
         if channels:
             told += 1
-        rows += [outbox_row(incident, person, kind, channel, kind, now, None, cause, about, 0) | {"detail": detail}
+        rows += [outbox_row(incident, person, kind, channel, kind, now, None, cause, about, 0, detail=detail)
                  for channel in channels]
     insert_once(rows)
     return told
